@@ -1,0 +1,51 @@
+# Sourced by the scripts in .ci: paths and the helpers every script shares.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PGRX_HOME="$ROOT/pgrx-config"
+export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_BIN=/usr/lib/postgresql/15/bin
+export PATH="$PG_BIN:$HOME/.cargo/bin:$PATH"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# initdb refuses to run as root: as root, clusters belong to postgres.
+as_cluster_owner() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Builds and installs the extension into Debian's PostgreSQL 15.
+install_extension() {
+    local profile_flag=()
+    [ "${1:-}" = "--release" ] && profile_flag=(--release)
+    if [ "$(id -u)" -eq 0 ]; then
+        cargo pgrx install "${profile_flag[@]}" --pg-config "$PG_CONFIG"
+    else
+        cargo pgrx install "${profile_flag[@]}" --sudo --pg-config "$PG_CONFIG"
+    fi
+}
+
+# start_cluster DIR PORT [postgresql.conf lines...]: a throwaway cluster on
+# 127.0.0.1, trust authentication, sockets inside DIR.
+start_cluster() {
+    local dir="$1" port="$2"
+    shift 2
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    as_cluster_owner initdb -D "$dir/data" -U postgres -A trust --no-sync >/dev/null
+    {
+        echo "port = $port"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$dir'"
+        for line in "$@"; do echo "$line"; done
+    } | as_cluster_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+    as_cluster_owner pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+}
+
+stop_cluster() {
+    local dir="$1"
+    [ -d "$dir/data" ] && as_cluster_owner pg_ctl -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+}

@@ -1,0 +1,211 @@
+-- The rebuild lifecycle: publish, begin, add blocks (Rust), complete or fail.
+-- Completing fires the trigger that validates, bumps and materialises.
+
+-- Raises null_value_not_allowed naming the function and argument.
+CREATE FUNCTION coursenav.require(value anyelement, argument text, function_name text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION 'coursenav.%: argument % must not be NULL', function_name, argument
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+END $$;
+
+-- The rebuild row, locked, or an error naming the rebuild when there is none.
+CREATE FUNCTION coursenav.lock_rebuild(p_rebuild_id bigint)
+RETURNS coursenav.block_structures LANGUAGE plpgsql AS $$
+DECLARE
+    found_row coursenav.block_structures;
+BEGIN
+    SELECT * INTO found_row FROM coursenav.block_structures s
+     WHERE s.rebuild_id = p_rebuild_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'coursenav: rebuild % does not exist', p_rebuild_id
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN found_row;
+END $$;
+
+-- Records a publish. The structure now serving keeps serving until a
+-- rebuild of this version completes. Publishing a version already in the
+-- log changes nothing and returns its publish id.
+CREATE FUNCTION coursenav.publish_course(course_id text, course_version text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    new_publish coursenav.publish_log;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'publish_course');
+    PERFORM coursenav.require(course_version, 'course_version', 'publish_course');
+    PERFORM coursenav.assert_course_key(course_id);
+
+    INSERT INTO coursenav.publish_log AS p (course_id, course_version)
+    VALUES (publish_course.course_id, publish_course.course_version)
+    ON CONFLICT ON CONSTRAINT publish_log_course_id_course_version_key DO NOTHING
+    RETURNING p.* INTO new_publish;
+    IF new_publish.publish_id IS NULL THEN
+        RETURN (SELECT p.publish_id FROM coursenav.publish_log p
+                 WHERE p.course_id = publish_course.course_id
+                   AND p.course_version = publish_course.course_version);
+    END IF;
+
+    INSERT INTO coursenav.course_versions AS v (course_id, published_version, publish_id, published_at)
+    VALUES (new_publish.course_id, new_publish.course_version, new_publish.publish_id, new_publish.published_at)
+    ON CONFLICT ON CONSTRAINT course_versions_pkey DO UPDATE
+       SET published_version = excluded.published_version,
+           publish_id = excluded.publish_id,
+           published_at = excluded.published_at
+     WHERE v.publish_id IS NULL OR v.publish_id < excluded.publish_id;
+    RETURN new_publish.publish_id;
+END $$;
+
+-- Starts a rebuild of course_version and returns its id. A version that was
+-- never published is recorded as published now.
+CREATE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    publish bigint;
+    new_id bigint;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
+    PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
+    publish := coursenav.publish_course(course_id, course_version);
+    INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
+    VALUES (begin_rebuild.course_id, begin_rebuild.course_version, publish)
+    RETURNING s.rebuild_id INTO new_id;
+    RETURN new_id;
+END $$;
+
+-- Marks a building rebuild complete; the trigger below does the work.
+-- Returns the new block_structure_version, or NULL when the rebuild was
+-- superseded by a newer publish that is already serving.
+CREATE FUNCTION coursenav.complete_rebuild(rebuild_id bigint)
+RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+    target coursenav.block_structures;
+    final_status text;
+BEGIN
+    PERFORM coursenav.require(rebuild_id, 'rebuild_id', 'complete_rebuild');
+    target := coursenav.lock_rebuild(rebuild_id);
+    IF target.status <> 'building' THEN
+        RAISE EXCEPTION 'coursenav: rebuild % of course "%" is already %; only a building rebuild can be completed',
+            target.rebuild_id, target.course_id, target.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE coursenav.block_structures s SET status = 'complete'
+     WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id
+    RETURNING s.status INTO final_status;
+    IF final_status = 'superseded' THEN
+        RAISE NOTICE 'coursenav: rebuild % of course "%" at version "%" is superseded: a newer publish is already serving',
+            target.rebuild_id, target.course_id, target.course_version;
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT v.block_structure_version FROM coursenav.course_versions v
+             WHERE v.course_id = target.course_id);
+END $$;
+
+-- Marks a building rebuild failed, with the reason. Nothing else changes:
+-- the previous version keeps serving.
+CREATE FUNCTION coursenav.fail_rebuild(rebuild_id bigint, error text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    target coursenav.block_structures;
+BEGIN
+    PERFORM coursenav.require(rebuild_id, 'rebuild_id', 'fail_rebuild');
+    PERFORM coursenav.require(error, 'error', 'fail_rebuild');
+    target := coursenav.lock_rebuild(rebuild_id);
+    IF target.status <> 'building' THEN
+        RAISE EXCEPTION 'coursenav: rebuild % of course "%" is already %; only a building rebuild can fail',
+            target.rebuild_id, target.course_id, target.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE coursenav.block_structures s
+       SET status = 'failed', error = fail_rebuild.error, completed_at = clock_timestamp()
+     WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id;
+END $$;
+
+-- begin_rebuild, add_blocks and complete_rebuild in one call.
+CREATE FUNCTION coursenav.rebuild(course_id text, course_version text, blocks jsonb)
+RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    PERFORM coursenav.require(blocks, 'blocks', 'rebuild');
+    new_id := coursenav.begin_rebuild(course_id, course_version);
+    PERFORM coursenav.add_blocks(new_id, blocks);
+    RETURN coursenav.complete_rebuild(new_id);
+END $$;
+
+-- Drops the blocks of old structures, keeping the newest
+-- coursenav.keep_structures finished ones and the one now serving (as Open
+-- edX keeps five). The structure rows stay as history.
+CREATE FUNCTION coursenav.prune_structures(course_id text, serving bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM coursenav.blocks b
+     USING (SELECT s.rebuild_id FROM coursenav.block_structures s
+             WHERE s.course_id = prune_structures.course_id
+               AND s.status <> 'building' AND s.rebuild_id <> serving
+             ORDER BY s.rebuild_id DESC
+            OFFSET greatest(current_setting('coursenav.keep_structures')::int - 1, 0)) old
+     WHERE b.course_id = prune_structures.course_id AND b.rebuild_id = old.rebuild_id;
+END $$;
+
+-- The heart of coursenav. In the transaction that completes a rebuild:
+-- validate the structure, bump block_structure_version, record the bump,
+-- materialise the navigation tree, and notify listeners. Readers see the old
+-- tree until this commits and the new one right after; they never wait.
+CREATE FUNCTION coursenav.on_rebuild_complete()
+RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    serving_now coursenav.course_versions;
+    new_version uuid := gen_random_uuid();
+    tree json;
+BEGIN
+    -- One completion per course at a time: the second waits here and then
+    -- sees what the first committed.
+    INSERT INTO coursenav.course_versions (course_id) VALUES (NEW.course_id)
+    ON CONFLICT DO NOTHING;
+    SELECT * INTO serving_now FROM coursenav.course_versions v
+     WHERE v.course_id = NEW.course_id FOR UPDATE;
+
+    NEW.completed_at := clock_timestamp();
+    -- A late rebuild of an older publish must never move the version back.
+    IF serving_now.built_from_publish_id > NEW.publish_id THEN
+        NEW.status := 'superseded';
+        RETURN NEW;
+    END IF;
+
+    tree := coursenav.build_navigation(NEW.course_id, NEW.rebuild_id, NEW.root_key,
+                                       NEW.course_version, new_version::text)::json;
+
+    UPDATE coursenav.course_versions v
+       SET block_structure_version = new_version,
+           rebuild_id = NEW.rebuild_id,
+           built_from_version = NEW.course_version,
+           built_from_publish_id = NEW.publish_id,
+           bumped_at = NEW.completed_at
+     WHERE v.course_id = NEW.course_id;
+    INSERT INTO coursenav.version_history
+           (course_id, block_structure_version, previous_version, rebuild_id, course_version, bumped_at)
+    VALUES (NEW.course_id, new_version, serving_now.block_structure_version, NEW.rebuild_id,
+            NEW.course_version, NEW.completed_at);
+    INSERT INTO coursenav.navigation_trees AS t (course_id, block_structure_version, rebuild_id, tree)
+    VALUES (NEW.course_id, new_version, NEW.rebuild_id, tree)
+    ON CONFLICT (course_id) DO UPDATE
+       SET block_structure_version = excluded.block_structure_version,
+           rebuild_id = excluded.rebuild_id,
+           tree = excluded.tree;
+    PERFORM coursenav.prune_structures(NEW.course_id, NEW.rebuild_id);
+    -- Delivered at commit, so a listener never hears of an uncommitted version.
+    PERFORM pg_notify('coursenav_version', json_build_object(
+        'course_id', NEW.course_id,
+        'block_structure_version', new_version,
+        'course_version', NEW.course_version)::text);
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER bump_on_complete
+    BEFORE UPDATE OF status ON coursenav.block_structures
+    FOR EACH ROW
+    WHEN (OLD.status = 'building' AND NEW.status = 'complete')
+    EXECUTE FUNCTION coursenav.on_rebuild_complete();

@@ -1,0 +1,103 @@
+-- coursenav tables. course_id leads every key, so the schema can be sharded
+-- by course (Citus-style) without changing a query.
+
+-- Every publish of a course, in the order it happened. The id orders
+-- publishes: course versions are opaque strings and never compared as text.
+CREATE TABLE coursenav.publish_log (
+    course_id      text        NOT NULL,
+    publish_id     bigint      GENERATED ALWAYS AS IDENTITY,
+    course_version text        NOT NULL,
+    published_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (course_id, publish_id),
+    UNIQUE (course_id, course_version)
+);
+COMMENT ON TABLE coursenav.publish_log IS
+    'One row per publish of a course; publish_id gives the order of publishes.';
+
+-- One row per rebuild of a course's block structure.
+CREATE TABLE coursenav.block_structures (
+    course_id      text        NOT NULL,
+    rebuild_id     bigint      GENERATED ALWAYS AS IDENTITY,
+    course_version text        NOT NULL,
+    publish_id     bigint      NOT NULL,
+    status         text        NOT NULL DEFAULT 'building'
+                   CHECK (status IN ('building', 'complete', 'failed', 'superseded')),
+    root_key       text,
+    block_count    integer     NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    completed_at   timestamptz,
+    error          text,
+    PRIMARY KEY (course_id, rebuild_id),
+    FOREIGN KEY (course_id, publish_id) REFERENCES coursenav.publish_log (course_id, publish_id)
+        ON DELETE CASCADE
+);
+-- The SQL API names a rebuild by its id alone.
+CREATE INDEX block_structures_rebuild_id ON coursenav.block_structures (rebuild_id);
+COMMENT ON TABLE coursenav.block_structures IS
+    'One row per rebuild: building, then complete, failed, or superseded (a late rebuild of an older publish).';
+
+-- The blocks of each structure. Navigation fields have columns; the rest of
+-- what a block carried is kept in "fields".
+CREATE TABLE coursenav.blocks (
+    course_id             text    NOT NULL,
+    rebuild_id            bigint  NOT NULL,
+    usage_key             text    NOT NULL,
+    block_type            text    NOT NULL,
+    display_name          text,
+    children              text[]  NOT NULL DEFAULT '{}',
+    graded                boolean NOT NULL DEFAULT false,
+    format                text,
+    start                 timestamptz,
+    due                   timestamptz,
+    visible_to_staff_only boolean NOT NULL DEFAULT false,
+    hide_from_toc         boolean NOT NULL DEFAULT false,
+    fields                jsonb,
+    -- No foreign key to block_structures: add_blocks checks the rebuild once
+    -- per call, where a foreign key would check it once per block.
+    PRIMARY KEY (course_id, rebuild_id, usage_key)
+);
+COMMENT ON TABLE coursenav.blocks IS 'The blocks of each rebuild, children in authored order.';
+
+-- The version stamps: one row per course.
+CREATE TABLE coursenav.course_versions (
+    course_id               text PRIMARY KEY,
+    published_version       text,
+    publish_id              bigint,
+    published_at            timestamptz,
+    block_structure_version uuid,
+    rebuild_id              bigint,
+    built_from_version      text,
+    built_from_publish_id   bigint,
+    bumped_at               timestamptz
+);
+COMMENT ON TABLE coursenav.course_versions IS
+    'Per course: the last publish and the block structure version now serving. Only a completed rebuild moves block_structure_version.';
+
+-- Every bump of a block structure version.
+CREATE TABLE coursenav.version_history (
+    course_id               text        NOT NULL,
+    bump_id                 bigint      GENERATED ALWAYS AS IDENTITY,
+    block_structure_version uuid        NOT NULL,
+    previous_version        uuid,
+    rebuild_id              bigint      NOT NULL,
+    course_version          text        NOT NULL,
+    bumped_at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (course_id, bump_id)
+);
+COMMENT ON TABLE coursenav.version_history IS 'One row per block_structure_version bump.';
+
+-- The materialised navigation tree of the version now serving.
+--
+-- Stored as json, not jsonb, on purpose: navigation_tree returns these bytes
+-- as they are, while jsonb would be converted back to text on every read
+-- (2.8 ms against 0.74 ms a call for a 3,539-block course).
+CREATE TABLE coursenav.navigation_trees (
+    course_id               text PRIMARY KEY,
+    block_structure_version uuid NOT NULL,
+    rebuild_id              bigint NOT NULL,
+    tree                    json NOT NULL
+);
+-- Out of line but uncompressed: a read copies the bytes without inflating them.
+ALTER TABLE coursenav.navigation_trees ALTER COLUMN tree SET STORAGE EXTERNAL;
+COMMENT ON TABLE coursenav.navigation_trees IS
+    'The sidebar document of each course''s current block structure version, built when its rebuild completed.';

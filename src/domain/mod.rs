@@ -1,0 +1,8 @@
+//! The functional core: plain Rust with no pgrx, covered by plain unit tests.
+
+pub mod course_blocks;
+pub mod keys;
+pub mod navigation;
+pub mod problem;
+pub mod structure;
+pub mod visibility;

@@ -1,0 +1,258 @@
+//! Whole-structure checks, run once every block of a rebuild is in: the
+//! structure must be a course tree that navigation can walk without surprises.
+
+use crate::domain::problem::{Problem, ProblemKind};
+use std::collections::HashMap;
+
+/// Block types that make up the navigation hierarchy below the course.
+pub const NAVIGATION_CONTAINERS: [&str; 3] = ["chapter", "sequential", "vertical"];
+
+/// The part of a block the structure checks look at.
+pub trait Node {
+    fn id(&self) -> &str;
+    fn block_type(&self) -> &str;
+    fn children(&self) -> &[String];
+}
+
+/// Index of every block by id, built once and shared by validation and tree building.
+pub struct Structure<'a, N: Node> {
+    pub nodes: &'a [N],
+    pub index: HashMap<&'a str, usize>,
+    pub root: usize,
+}
+
+fn structure_problem(course: &str, what: String) -> Problem {
+    Problem::new(ProblemKind::BadStructure, format!("course \"{course}\": {what}"))
+}
+
+/// Checks that `nodes` form a course tree rooted at `root` and returns the index.
+/// Containers of the navigation hierarchy must have exactly one parent;
+/// components may be shared (Open edX structures are DAGs below units).
+pub fn validate<'a, N: Node>(course: &str, root: Option<&str>, nodes: &'a [N]) -> Result<Structure<'a, N>, Problem> {
+    let index = index_blocks(course, nodes)?;
+    let root_id = root.ok_or_else(|| structure_problem(course, "the structure has no root".into()))?;
+    let root = *index
+        .get(root_id)
+        .ok_or_else(|| structure_problem(course, format!("root \"{root_id}\" has no block")))?;
+    if nodes[root].block_type() != "course" {
+        return Err(structure_problem(
+            course,
+            format!("root \"{root_id}\" is a {}, not a course", nodes[root].block_type()),
+        ));
+    }
+    check_children(course, nodes, &index)?;
+    check_acyclic(course, nodes, &index)?;
+    Ok(Structure { nodes, index, root })
+}
+
+fn index_blocks<'a, N: Node>(course: &str, nodes: &'a [N]) -> Result<HashMap<&'a str, usize>, Problem> {
+    let mut index = HashMap::with_capacity(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        if index.insert(node.id(), i).is_some() {
+            return Err(Problem::new(
+                ProblemKind::DuplicateBlock,
+                format!("course \"{course}\": block \"{}\" is given twice", node.id()),
+            ));
+        }
+    }
+    Ok(index)
+}
+
+/// Every child exists, appears once in its parent's list, and no navigation
+/// container has two parents.
+fn check_children<N: Node>(course: &str, nodes: &[N], index: &HashMap<&str, usize>) -> Result<(), Problem> {
+    let mut container_parent: HashMap<&str, &str> = HashMap::new();
+    for parent in nodes {
+        for (position, child) in parent.children().iter().enumerate() {
+            let Some(&c) = index.get(child.as_str()) else {
+                return Err(structure_problem(
+                    course,
+                    format!("block \"{}\" lists child \"{child}\", which has no block", parent.id()),
+                ));
+            };
+            if parent.children()[..position].contains(child) {
+                return Err(structure_problem(
+                    course,
+                    format!("block \"{}\" lists child \"{child}\" twice", parent.id()),
+                ));
+            }
+            if NAVIGATION_CONTAINERS.contains(&nodes[c].block_type()) {
+                if let Some(first) = container_parent.insert(child.as_str(), parent.id()) {
+                    return Err(structure_problem(
+                        course,
+                        format!(
+                            "{} \"{child}\" has two parents, \"{first}\" and \"{}\"",
+                            nodes[c].block_type(),
+                            parent.id()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Depth-first search with an explicit stack (a 100,000-block course must not
+/// overflow the backend's stack), colouring blocks as they are entered and left.
+fn check_acyclic<N: Node>(course: &str, nodes: &[N], index: &HashMap<&str, usize>) -> Result<(), Problem> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; nodes.len()];
+    for start in 0..nodes.len() {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        mark[start] = Mark::Open;
+        let mut stack = vec![(start, 0usize)];
+        while let Some((node, next_child)) = stack.pop() {
+            let Some(child) = nodes[node].children().get(next_child) else {
+                mark[node] = Mark::Done;
+                continue;
+            };
+            stack.push((node, next_child + 1));
+            let c = index[child.as_str()];
+            match mark[c] {
+                Mark::Open => {
+                    return Err(structure_problem(
+                        course,
+                        format!("block \"{child}\" is its own ancestor (a cycle through \"{}\")", nodes[node].id()),
+                    ))
+                }
+                Mark::New => {
+                    mark[c] = Mark::Open;
+                    stack.push((c, 0));
+                }
+                Mark::Done => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    pub struct TestNode(pub String, pub String, pub Vec<String>);
+
+    impl Node for TestNode {
+        fn id(&self) -> &str {
+            &self.0
+        }
+        fn block_type(&self) -> &str {
+            &self.1
+        }
+        fn children(&self) -> &[String] {
+            &self.2
+        }
+    }
+
+    pub fn node(id: &str, block_type: &str, children: &[&str]) -> TestNode {
+        TestNode(id.into(), block_type.into(), children.iter().map(|c| c.to_string()).collect())
+    }
+
+    fn check(root: Option<&str>, nodes: &[TestNode]) -> Result<(), Problem> {
+        validate("course-v1:A+B+C", root, nodes).map(|_| ())
+    }
+
+    fn small_course() -> Vec<TestNode> {
+        vec![
+            node("r", "course", &["c1"]),
+            node("c1", "chapter", &["s1"]),
+            node("s1", "sequential", &["v1"]),
+            node("v1", "vertical", &["h1", "h2"]),
+            node("h1", "html", &[]),
+            node("h2", "problem", &[]),
+        ]
+    }
+
+    fn expect(result: Result<(), Problem>, kind: ProblemKind, needles: &[&str]) {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind, kind, "{}", err.message);
+        for needle in needles {
+            assert!(err.message.contains(needle), "{} lacks {needle}", err.message);
+        }
+    }
+
+    #[test]
+    fn accepts_a_course_tree() {
+        check(Some("r"), &small_course()).unwrap();
+    }
+
+    #[test]
+    fn components_may_be_shared() {
+        let mut nodes = small_course();
+        nodes[3] = node("v1", "vertical", &["h1"]);
+        nodes.push(node("v2", "vertical", &["h1"]));
+        nodes[2] = node("s1", "sequential", &["v1", "v2"]);
+        check(Some("r"), &nodes).unwrap();
+    }
+
+    #[test]
+    fn root_must_exist_and_be_a_course() {
+        let nodes = small_course();
+        expect(check(None, &nodes), ProblemKind::BadStructure, &["no root", "course-v1:A+B+C"]);
+        expect(check(Some("zz"), &nodes), ProblemKind::BadStructure, &["\"zz\" has no block"]);
+        expect(check(Some("c1"), &nodes), ProblemKind::BadStructure, &["\"c1\" is a chapter"]);
+    }
+
+    #[test]
+    fn finds_dangling_and_repeated_children() {
+        let mut nodes = small_course();
+        nodes[1] = node("c1", "chapter", &["s1", "ghost"]);
+        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["\"c1\"", "\"ghost\""]);
+        nodes[1] = node("c1", "chapter", &["s1", "s1"]);
+        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["\"s1\" twice"]);
+    }
+
+    #[test]
+    fn a_container_with_two_parents_is_named() {
+        let mut nodes = small_course();
+        nodes.push(node("c2", "chapter", &["s1"]));
+        nodes[0] = node("r", "course", &["c1", "c2"]);
+        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["sequential \"s1\" has two parents", "\"c1\"", "\"c2\""]);
+    }
+
+    #[test]
+    fn finds_cycles_even_among_components() {
+        let mut nodes = small_course();
+        nodes[4] = node("h1", "html", &["h2"]);
+        nodes[5] = node("h2", "problem", &["h1"]);
+        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["cycle"]);
+        let mut nodes = small_course();
+        nodes[3] = node("v1", "vertical", &["c1"]);
+        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["two parents"]);
+    }
+
+    #[test]
+    fn a_self_loop_is_a_cycle() {
+        let mut nodes = small_course();
+        nodes[4] = node("h1", "html", &["h1"]);
+        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["\"h1\" is its own ancestor"]);
+    }
+
+    #[test]
+    fn the_same_id_twice_is_a_duplicate() {
+        let mut nodes = small_course();
+        nodes.push(node("h1", "html", &[]));
+        expect(check(Some("r"), &nodes), ProblemKind::DuplicateBlock, &["\"h1\" is given twice"]);
+    }
+
+    #[test]
+    fn a_deep_chain_does_not_overflow() {
+        let depth = 200_000;
+        let mut nodes = vec![node("r", "course", &["n0"])];
+        for i in 0..depth {
+            let next = format!("n{}", i + 1);
+            let children: Vec<&str> = if i + 1 < depth { vec![next.as_str()] } else { vec![] };
+            nodes.push(node(&format!("n{i}"), "html", &children));
+        }
+        check(Some("r"), &nodes).unwrap();
+    }
+}

@@ -1,0 +1,52 @@
+//! Turning core problems and bad arguments into Postgres errors with the
+//! right SQLSTATE.
+
+use crate::domain::problem::{Problem, ProblemKind};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+fn sqlstate(kind: ProblemKind) -> PgSqlErrorCode {
+    match kind {
+        ProblemKind::BadKey | ProblemKind::BadShape => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        ProblemKind::BadStructure => PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+        ProblemKind::DuplicateBlock => PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+    }
+}
+
+/// Raises an ERROR; never returns.
+pub fn raise(code: PgSqlErrorCode, message: String) -> ! {
+    ErrorReport::new(code, message, "coursenav").report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+pub fn raise_problem(problem: Problem) -> ! {
+    raise(sqlstate(problem.kind), format!("coursenav: {}", problem.message))
+}
+
+/// Unwraps a SQL argument that must not be NULL.
+pub fn required<T>(value: Option<T>, argument: &str, function: &str) -> T {
+    value.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("coursenav.{function}: argument {argument} must not be NULL"),
+        )
+    })
+}
+
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, Problem> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|p| raise_problem(p))
+    }
+}
+
+impl<T> OrRaise<T> for Result<T, pgrx::spi::Error> {
+    /// SQL errors inside SPI already raise; this is for misuse of the SPI
+    /// API itself, which is a bug in coursenav.
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("coursenav: {e}")))
+    }
+}
