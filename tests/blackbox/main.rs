@@ -1,1 +1,7 @@
+//! Black-box tests: real clusters, several sessions, commits, crashes and a
+//! replica, against the installed extension. Built only with
+//! `--features blackbox`; the test command installs the extension first.
 
+mod cluster;
+mod courses;
+mod foundation;

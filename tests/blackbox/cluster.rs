@@ -1,0 +1,159 @@
+//! Throwaway PostgreSQL 15 clusters for black-box tests: initdb, start, stop,
+//! crash and replicate, each in its own folder on its own port. The coursenav
+//! extension must already be installed into Debian's PostgreSQL (the test
+//! command does that before it runs these tests).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id -u");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// Runs a PostgreSQL program as the cluster owner: `postgres` when we are
+/// root (initdb refuses root), ourselves otherwise.
+fn as_owner(program: &str, args: &[&str]) -> Output {
+    let path = format!("{PG_BIN}/{program}");
+    let output = if is_root() {
+        Command::new("runuser").args(["-u", "postgres", "--", &path]).args(args).output()
+    } else {
+        Command::new(&path).args(args).output()
+    }
+    .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    output
+}
+
+fn checked(program: &str, args: &[&str]) {
+    let out = as_owner(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub struct Cluster {
+    pub dir: PathBuf,
+    data: String,
+    pub port: u16,
+}
+
+impl Cluster {
+    /// A new cluster with coursenav created in database `postgres`.
+    pub fn start(name: &str, settings: &[&str]) -> Cluster {
+        let cluster = Cluster::init(name, settings);
+        cluster.start_server();
+        cluster.execute("CREATE EXTENSION coursenav");
+        cluster
+    }
+
+    /// An empty folder the cluster owner can write, and a free port.
+    fn new_folder(name: &str) -> Cluster {
+        let dir = PathBuf::from(format!("/tmp/cnbb-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            let ok = Command::new("chown").args(["postgres", dir.to_str().unwrap()]).status().unwrap();
+            assert!(ok.success());
+        }
+        let data = format!("{}/data", dir.display());
+        Cluster { dir, data, port: free_port() }
+    }
+
+    fn init(name: &str, settings: &[&str]) -> Cluster {
+        let cluster = Cluster::new_folder(name);
+        checked("initdb", &["-D", cluster.data(), "-U", "postgres", "-A", "trust", "--no-sync"]);
+        cluster.configure(settings);
+        cluster
+    }
+
+    fn configure(&self, settings: &[&str]) {
+        let mut conf = format!(
+            "\nport = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\nfsync = off\n",
+            self.port,
+            self.dir.display()
+        );
+        for line in settings {
+            conf.push_str(line);
+            conf.push('\n');
+        }
+        let path = Path::new(self.data()).join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&conf);
+        std::fs::write(&path, text).unwrap();
+    }
+
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    fn log(&self) -> String {
+        format!("{}/server.log", self.dir.display())
+    }
+
+    pub fn start_server(&self) {
+        checked("pg_ctl", &["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "start"]);
+    }
+
+    pub fn restart(&self) {
+        checked("pg_ctl", &["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "-m", "fast", "restart"]);
+    }
+
+    pub fn connection_string(&self) -> String {
+        format!("host=127.0.0.1 port={} user=postgres dbname=postgres", self.port)
+    }
+
+    pub fn connect(&self) -> postgres::Client {
+        postgres::Client::connect(&self.connection_string(), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.port))
+    }
+
+    /// Connects, retrying while the server recovers from a crash.
+    pub fn connect_when_ready(&self, within: Duration) -> postgres::Client {
+        let deadline = Instant::now() + within;
+        loop {
+            match postgres::Client::connect(&self.connection_string(), postgres::NoTls) {
+                Ok(client) => return client,
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+                Err(e) => panic!("server did not come back: {e}"),
+            }
+        }
+    }
+
+    pub fn execute(&self, sql: &str) {
+        self.connect().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// A hot standby streaming from this cluster, which must have been
+    /// started with `wal_level = replica` (the default).
+    pub fn start_standby(&self, name: &str) -> Cluster {
+        let standby = Cluster::new_folder(name);
+        let port = self.port.to_string();
+        checked("pg_basebackup", &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", standby.data(), "-R", "-X", "stream"]);
+        standby.configure(&["hot_standby = on"]);
+        standby.start_server();
+        standby
+    }
+
+    /// The server's log so far, for assertions about what it logged.
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.log()).unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        as_owner("pg_ctl", &["-D", self.data(), "-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
