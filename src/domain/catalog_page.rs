@@ -1,0 +1,263 @@
+//! Reads one page of the course-discovery catalog's course runs, a Django
+//! REST Framework page `{"count", "next", "previous", "results": [...]}`,
+//! into what the sync writes: per course run key, the catalog-owned fields.
+//!
+//! A page is taken whole or not at all: anything that makes it not a page
+//! (not UTF-8, not JSON, no `results`, more results than asked for, a
+//! result without `key`) is an error for the whole page, so the sync never
+//! writes half a page. A marketing URL that is not http(s) is the one thing
+//! skipped alone: that run's other fields are still written.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+/// What a sync does with one catalog-owned field of an overview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update<T> {
+    /// The catalog said nothing usable: the overview keeps its value.
+    Keep,
+    /// The catalog's value, possibly null.
+    Set(Option<T>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogRun {
+    pub key: String,
+    pub marketing_url: Update<String>,
+    /// None when the catalog did not say: the overview keeps its value.
+    pub eligible_for_financial_aid: Option<bool>,
+    pub content_language: Update<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The catalog's total of course runs, when it gave one.
+    pub count: Option<u64>,
+    pub next: Option<String>,
+    /// How many results the page held, repeats included.
+    pub results: usize,
+    /// One entry per key; a key repeated on the page keeps its last result.
+    pub runs: Vec<CatalogRun>,
+    /// Marketing URLs that were not http(s) URLs, skipped.
+    pub rejected_urls: usize,
+}
+
+/// Why a page could not be used, in words for the run's error column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError(pub String);
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(message: impl Into<String>) -> Result<T, PageError> {
+    Err(PageError(message.into()))
+}
+
+/// Most bytes a page of `page_size` runs may take. A real course run is a
+/// few kilobytes; this leaves ample room while keeping a runaway or hostile
+/// catalog from filling the backend's memory.
+pub fn max_page_bytes(page_size: u32) -> u64 {
+    1024 * 1024 + u64::from(page_size) * 64 * 1024
+}
+
+/// The URL as it will be stored, if it is an absolute http(s) URL with a
+/// host; anything else (`javascript:`, `data:`, relative paths, garbage)
+/// must never become a link on an about page.
+pub fn accept_marketing_url(text: &str) -> Option<String> {
+    let url = Url::parse(text).ok()?;
+    let web = matches!(url.scheme(), "http" | "https");
+    let has_host = url.host_str().is_some_and(|h| !h.is_empty());
+    (web && has_host).then(|| url.to_string())
+}
+
+/// Parses one page fetched with `page_size`.
+pub fn parse_page(body: &[u8], page_size: u32) -> Result<Page, PageError> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        let at = std::str::from_utf8(body).unwrap_err().valid_up_to();
+        return err(format!("the page is not UTF-8 (invalid byte at offset {at})"));
+    };
+    let document: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return err(format!("the page is not JSON: {e}")),
+    };
+    let Value::Object(top) = document else {
+        return err("the page is not a course-run page: expected an object with \"next\" and \"results\"");
+    };
+    let next = match top.get("next") {
+        Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => return err("the page is not a course-run page: \"next\" must be a link or null"),
+    };
+    let Some(Value::Array(results)) = top.get("results") else {
+        return err("the page is not a course-run page: \"results\" must be an array");
+    };
+    if results.len() > page_size as usize {
+        return err(format!(
+            "the page holds {} results, more than the page size of {page_size} asked for",
+            results.len()
+        ));
+    }
+    let count = top.get("count").and_then(Value::as_u64);
+    let mut page = Page { count, next, results: results.len(), runs: Vec::with_capacity(results.len()), rejected_urls: 0 };
+    let mut index_of_key = std::collections::HashMap::new();
+    for (i, result) in results.iter().enumerate() {
+        let (run, rejected) = parse_run(i, result)?;
+        page.rejected_urls += usize::from(rejected);
+        match index_of_key.get(&run.key) {
+            Some(&at) => page.runs[at] = run,
+            None => {
+                index_of_key.insert(run.key.clone(), page.runs.len());
+                page.runs.push(run);
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// One result, and whether its marketing URL was rejected.
+fn parse_run(index: usize, result: &Value) -> Result<(CatalogRun, bool), PageError> {
+    let Value::Object(fields) = result else {
+        return err(format!("result {index} of the page is not an object"));
+    };
+    let key = match fields.get("key") {
+        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+        _ => return err(format!("result {index} of the page has no \"key\"")),
+    };
+    let (marketing_url, rejected) = match fields.get("marketing_url") {
+        None => (Update::Keep, false),
+        Some(Value::Null) => (Update::Set(None), false),
+        Some(Value::String(s)) => match accept_marketing_url(s) {
+            Some(url) => (Update::Set(Some(url)), false),
+            None => (Update::Keep, true),
+        },
+        Some(_) => (Update::Keep, true),
+    };
+    let run = CatalogRun {
+        eligible_for_financial_aid: financial_aid(&key, fields)?,
+        content_language: language(&key, fields)?,
+        marketing_url,
+        key,
+    };
+    Ok((run, rejected))
+}
+
+fn financial_aid(key: &str, fields: &Map<String, Value>) -> Result<Option<bool>, PageError> {
+    match fields.get("eligible_for_financial_aid") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => err(format!("course run \"{key}\": \"eligible_for_financial_aid\" must be true or false, not {other}")),
+    }
+}
+
+fn language(key: &str, fields: &Map<String, Value>) -> Result<Update<String>, PageError> {
+    match fields.get("content_language") {
+        None => Ok(Update::Keep),
+        Some(Value::Null) => Ok(Update::Set(None)),
+        Some(Value::String(s)) => Ok(Update::Set(Some(s.clone()))),
+        Some(other) => err(format!("course run \"{key}\": \"content_language\" must be a string or null, not {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn page(value: Value) -> Result<Page, PageError> {
+        parse_page(value.to_string().as_bytes(), 100)
+    }
+
+    #[test]
+    fn reads_a_drf_page() {
+        let p = page(json!({
+            "count": 3200, "next": "https://catalog/api/v1/course_runs/?page=2", "previous": null,
+            "results": [
+                {"key": "course-v1:A+B+C", "marketing_url": "https://www.example.org/course/b",
+                 "eligible_for_financial_aid": false, "content_language": "fr", "title": "B"},
+                {"key": "course-v1:A+D+C", "marketing_url": null, "content_language": null},
+                {"key": "course-v1:A+E+C"}
+            ]}))
+        .unwrap();
+        assert_eq!(p.count, Some(3200));
+        assert_eq!(p.next.as_deref(), Some("https://catalog/api/v1/course_runs/?page=2"));
+        assert_eq!((p.results, p.rejected_urls), (3, 0));
+        assert_eq!(
+            p.runs[0],
+            CatalogRun {
+                key: "course-v1:A+B+C".into(),
+                marketing_url: Update::Set(Some("https://www.example.org/course/b".into())),
+                eligible_for_financial_aid: Some(false),
+                content_language: Update::Set(Some("fr".into())),
+            }
+        );
+        assert_eq!((p.runs[1].marketing_url.clone(), p.runs[1].content_language.clone()), (Update::Set(None), Update::Set(None)));
+        assert_eq!(p.runs[2].marketing_url, Update::Keep);
+        assert_eq!(p.runs[2].eligible_for_financial_aid, None);
+    }
+
+    #[test]
+    fn the_last_page_has_no_next_and_a_repeated_key_keeps_its_last_result() {
+        let p = page(json!({"count": 2, "next": null, "results": [
+            {"key": "k", "content_language": "en"}, {"key": "k", "content_language": "de"}]}))
+        .unwrap();
+        assert_eq!(p.next, None);
+        assert_eq!((p.results, p.runs.len()), (2, 1));
+        assert_eq!(p.runs[0].content_language, Update::Set(Some("de".into())));
+    }
+
+    #[test]
+    fn only_http_and_https_marketing_urls_are_accepted() {
+        assert_eq!(accept_marketing_url("https://www.edx.org/course/x").as_deref(), Some("https://www.edx.org/course/x"));
+        assert_eq!(accept_marketing_url("http://Example.ORG").as_deref(), Some("http://example.org/"));
+        for bad in ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "ftp://x/y", "/course/x", "www.example.org", "garbage", "", "https://"] {
+            assert_eq!(accept_marketing_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_url_is_skipped_and_counted_but_the_run_is_kept() {
+        let p = page(json!({"next": null, "results": [
+            {"key": "a", "marketing_url": "javascript:alert(1)", "eligible_for_financial_aid": false},
+            {"key": "b", "marketing_url": 42},
+            {"key": "c", "marketing_url": "https://ok.example/c"}]}))
+        .unwrap();
+        assert_eq!(p.rejected_urls, 2);
+        assert_eq!(p.runs[0].marketing_url, Update::Keep);
+        assert_eq!(p.runs[0].eligible_for_financial_aid, Some(false));
+        assert_eq!(p.runs[1].marketing_url, Update::Keep);
+        assert_eq!(p.runs[2].marketing_url, Update::Set(Some("https://ok.example/c".into())));
+    }
+
+    #[test]
+    fn what_is_not_a_page_is_refused_whole() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"\xff\xfe{}".to_vec(), "not UTF-8"),
+            (b"<html>Bad gateway</html>".to_vec(), "not JSON"),
+            (b"[]".to_vec(), "not a course-run page"),
+            (br#"{"detail": "Authentication credentials were not provided."}"#.to_vec(), "not a course-run page"),
+            (br#"{"next": null, "results": {}}"#.to_vec(), "\"results\" must be an array"),
+            (br#"{"next": 5, "results": []}"#.to_vec(), "\"next\" must be a link or null"),
+            (br#"{"next": null, "results": [{"key": "a"}, {"marketing_url": "https://x/"}]}"#.to_vec(), "result 1 of the page has no \"key\""),
+            (br#"{"next": null, "results": [{"key": ""}]}"#.to_vec(), "result 0 of the page has no \"key\""),
+            (br#"{"next": null, "results": [7]}"#.to_vec(), "result 0 of the page is not an object"),
+            (br#"{"next": null, "results": [{"key": "a", "eligible_for_financial_aid": "no"}]}"#.to_vec(), "course run \"a\""),
+        ];
+        for (body, needle) in cases {
+            let e = parse_page(&body, 100).unwrap_err();
+            assert!(e.0.contains(needle), "{} does not say {needle}", e.0);
+        }
+    }
+
+    #[test]
+    fn a_page_larger_than_asked_for_is_refused() {
+        let results: Vec<Value> = (0..11).map(|i| json!({"key": format!("k{i}")})).collect();
+        let body = json!({"next": null, "results": results}).to_string();
+        assert!(parse_page(body.as_bytes(), 11).is_ok());
+        let e = parse_page(body.as_bytes(), 10).unwrap_err();
+        assert!(e.0.contains("holds 11 results, more than the page size of 10"), "{e}");
+        assert!(max_page_bytes(100) > 100 * 16 * 1024 && max_page_bytes(100) < 64 * 1024 * 1024);
+    }
+}

@@ -1,0 +1,220 @@
+//! The catalog sync's walk through the course-run pages: where it starts,
+//! which `next` links it follows, what it counts and how a run ends.
+//!
+//! The bearer token goes with every request, so a `next` link may only lead
+//! to the catalog's own origin; and a link back to a page already read
+//! would loop for ever, so it ends the run.
+
+use std::collections::HashSet;
+use url::Url;
+
+/// How a run ended, as stored in `catalog_sync_runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every page was read and applied.
+    Ok,
+    /// Some pages were applied before one failed; they stay applied.
+    Partial,
+    /// Nothing was applied.
+    Failed,
+    /// Another run was going; this one did nothing.
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Partial => "partial",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// A run that stopped at `error` (or not) after applying `pages_applied` pages.
+    pub fn after(pages_applied: u32, error: Option<&str>) -> Status {
+        match (error, pages_applied) {
+            (None, _) => Status::Ok,
+            (Some(_), 0) => Status::Failed,
+            (Some(_), _) => Status::Partial,
+        }
+    }
+}
+
+/// The counts a run reports and stores.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub pages_fetched: u32,
+    /// Course runs the catalog listed on the pages applied.
+    pub runs_seen: u64,
+    /// Runs whose key has an overview.
+    pub matched: u64,
+    /// Runs whose key has no overview: counted, never created.
+    pub not_found: u64,
+    /// Matched overviews whose catalog fields changed.
+    pub updated: u64,
+    /// Marketing URLs that were not http(s), skipped.
+    pub rejected_urls: u64,
+}
+
+/// The catalog URL with any password removed, for log lines and the runs
+/// table: a URL carrying credentials must not leak them there.
+pub fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// A page's identity: its URL with the query pairs sorted, so that
+/// `?page=1&page_size=5` and `?page_size=5&page=1` are one page.
+fn identity(url: &Url) -> String {
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    pairs.sort();
+    let mut key = url.clone();
+    key.set_query(None);
+    if !pairs.is_empty() {
+        key.query_pairs_mut().extend_pairs(pairs);
+    }
+    key.set_fragment(None);
+    key.to_string()
+}
+
+pub struct Walk {
+    first: Url,
+    visited: HashSet<String>,
+    page_size: u32,
+    /// Pages the catalog's own count allows, once the first page gave it.
+    most_pages: Option<u64>,
+}
+
+impl Walk {
+    /// Starts at `{catalog_api_url}/api/v1/course_runs/?page_size=N&exclude_utm=1`.
+    pub fn new(catalog_api_url: &str, page_size: u32) -> Result<Walk, String> {
+        if catalog_api_url.trim().is_empty() {
+            return Err("coursenav.catalog_api_url is not set".into());
+        }
+        let base = Url::parse(catalog_api_url.trim_end_matches('/'))
+            .map_err(|e| format!("coursenav.catalog_api_url is not a URL ({e})"))?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err("coursenav.catalog_api_url must be an http or https URL".into());
+        }
+        let mut first = Url::parse(&format!("{}/api/v1/course_runs/", base.as_str().trim_end_matches('/')))
+            .map_err(|e| format!("coursenav.catalog_api_url is not a URL ({e})"))?;
+        first
+            .query_pairs_mut()
+            .append_pair("page_size", &page_size.to_string())
+            .append_pair("exclude_utm", "1");
+        Ok(Walk { first, visited: HashSet::new(), page_size, most_pages: None })
+    }
+
+    pub fn first(&self) -> &Url {
+        &self.first
+    }
+
+    /// Records that `url` was read; the first page's count bounds the walk.
+    pub fn read(&mut self, url: &Url, count: Option<u64>) {
+        if self.visited.is_empty() {
+            self.most_pages = count.map(|c| c.div_ceil(u64::from(self.page_size)).max(1));
+        }
+        self.visited.insert(identity(url));
+    }
+
+    /// The page to read after the one at `current`, whose `next` was `next`.
+    pub fn follow(&self, current: &Url, next: &str) -> Result<Url, String> {
+        let url = current.join(next).map_err(|e| format!("the next link {next:?} is not a URL ({e})"))?;
+        if url.origin() != self.first.origin() {
+            return Err(format!(
+                "the next link {} leaves the catalog at {}; the token is only ever sent to the catalog",
+                redacted(&url),
+                self.first.origin().ascii_serialization()
+            ));
+        }
+        if self.visited.contains(&identity(&url)) {
+            return Err(format!("the next link {} leads back to a page already read", redacted(&url)));
+        }
+        if let Some(most) = self.most_pages {
+            if self.visited.len() as u64 >= most {
+                return Err(format!(
+                    "the catalog keeps giving next links past the {most} pages its count allows"
+                ));
+            }
+        }
+        Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_at_the_course_runs_endpoint_with_page_size_and_exclude_utm() {
+        let walk = Walk::new("https://discovery.example/", 100).unwrap();
+        assert_eq!(walk.first().as_str(), "https://discovery.example/api/v1/course_runs/?page_size=100&exclude_utm=1");
+        let walk = Walk::new("http://127.0.0.1:8381/catalog", 5).unwrap();
+        assert_eq!(walk.first().as_str(), "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1");
+    }
+
+    #[test]
+    fn refuses_a_missing_or_odd_catalog_url() {
+        for (bad, needle) in [("", "not set"), ("not a url", "not a URL"), ("ftp://x/", "http or https"), ("file:///etc", "http or https")] {
+            let e = Walk::new(bad, 100).err().unwrap();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn follows_next_links_on_the_same_origin_only() {
+        let mut walk = Walk::new("https://discovery.example", 2).unwrap();
+        let first = walk.first().clone();
+        walk.read(&first, Some(6));
+        let second = walk.follow(&first, "https://discovery.example/api/v1/course_runs/?page=2&page_size=2").unwrap();
+        assert_eq!(second.query(), Some("page=2&page_size=2"));
+        assert_eq!(walk.follow(&first, "?page=2").unwrap().as_str(), "https://discovery.example/api/v1/course_runs/?page=2");
+        for elsewhere in ["https://evil.example/api/v1/course_runs/?page=2", "http://discovery.example/api/v1/course_runs/?page=2", "https://discovery.example:444/x"] {
+            let e = walk.follow(&first, elsewhere).unwrap_err();
+            assert!(e.contains("leaves the catalog at https://discovery.example"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_link_back_to_a_page_already_read_ends_the_walk() {
+        let mut walk = Walk::new("https://discovery.example", 2).unwrap();
+        let first = walk.first().clone();
+        walk.read(&first, None);
+        let second = walk.follow(&first, "/api/v1/course_runs/?page=2").unwrap();
+        walk.read(&second, None);
+        let e = walk.follow(&second, first.as_str()).unwrap_err();
+        assert!(e.contains("leads back to a page already read"), "{e}");
+        let reordered = walk.follow(&second, "?exclude_utm=1&page_size=2#top").unwrap_err();
+        assert!(reordered.contains("leads back to a page already read"), "{reordered}");
+    }
+
+    #[test]
+    fn the_first_pages_count_bounds_the_walk() {
+        let mut walk = Walk::new("https://discovery.example", 10).unwrap();
+        let mut current = walk.first().clone();
+        walk.read(&current, Some(25));
+        for page in 2..=3 {
+            current = walk.follow(&current, &format!("?page={page}")).unwrap();
+            walk.read(&current, Some(25));
+        }
+        let e = walk.follow(&current, "?page=4").unwrap_err();
+        assert!(e.contains("past the 3 pages its count allows"), "{e}");
+    }
+
+    #[test]
+    fn a_run_is_partial_only_when_pages_were_applied_before_the_failure() {
+        assert_eq!(Status::after(0, None), Status::Ok);
+        assert_eq!(Status::after(4, None), Status::Ok);
+        assert_eq!(Status::after(0, Some("HTTP 500")), Status::Failed);
+        assert_eq!(Status::after(3, Some("HTTP 500")), Status::Partial);
+        assert_eq!(Status::Partial.as_str(), "partial");
+    }
+
+    #[test]
+    fn a_password_in_the_catalog_url_is_never_shown() {
+        let url = Url::parse("https://svc:s3cret@discovery.example/api/").unwrap();
+        assert_eq!(redacted(&url), "https://svc@discovery.example/api/");
+    }
+}
