@@ -47,8 +47,7 @@ SELECT repeat('    ', depth) || (b->>'type') || ': ' || (b->>'display_name')
        || CASE WHEN depth = 2 THEN '  (' || json_array_length(b->'children') || ' units)' ELSE '' END
        AS navigation
   FROM walk, tree, LATERAL (SELECT doc->'blocks'->walk.id AS b) blk
- ORDER BY path
- LIMIT 40;
+ ORDER BY path;
 SELECT json_object_keys_count AS blocks_in_tree, pg_size_pretty(octet_length(t::text)::bigint) AS tree_size,
        t->>'block_structure_version' AS block_structure_version
   FROM (SELECT coursenav.navigation_tree(:'course') AS t) s,

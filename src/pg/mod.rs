@@ -8,4 +8,4 @@ mod keys;
 pub mod settings;
 
 #[cfg(any(test, feature = "pg_test"))]
-mod tests;
+mod pg_tests;

@@ -105,10 +105,6 @@ impl Cluster {
         checked("pg_ctl", &["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "start"]);
     }
 
-    pub fn restart(&self) {
-        checked("pg_ctl", &["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "-m", "fast", "restart"]);
-    }
-
     pub fn connection_string(&self) -> String {
         format!("host=127.0.0.1 port={} user=postgres dbname=postgres", self.port)
     }

@@ -3,6 +3,7 @@
 
 use crate::cluster::Cluster;
 use crate::courses::course;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
 use serde_json::Value;
 use std::sync::mpsc;
@@ -155,10 +156,16 @@ fn a_backend_killed_mid_rebuild_leaves_the_old_version_serving() {
         client.batch_execute("SELECT pg_sleep(60)").is_err()
     });
     let pid = pid_rx.recv_timeout(Duration::from_secs(30)).unwrap();
-    drop(setup);
     let killed = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
     assert!(killed.success());
     assert!(victim.join().unwrap(), "the killed session saw its connection fail");
+    // The postmaster answers a crashed backend by ending every session and
+    // recovering; wait until it has ended this one before reconnecting.
+    let reset = (0..300).any(|_| {
+        thread::sleep(Duration::from_millis(100));
+        setup.simple_query("SELECT 1").is_err()
+    });
+    assert!(reset, "the postmaster did not reset after the crash");
 
     // The postmaster restarts every backend after a crash; then nothing was lost.
     let mut after = cluster.connect_when_ready(Duration::from_secs(60));

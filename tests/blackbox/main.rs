@@ -4,4 +4,6 @@
 
 mod cluster;
 mod courses;
+mod demo_course;
 mod foundation;
+mod olx;

@@ -2,7 +2,7 @@
 //! Several sessions, commits, crashes and replicas are in tests/blackbox.
 
 #[pgrx::pg_schema]
-mod pg_tests {
+mod tests {
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
