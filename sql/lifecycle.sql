@@ -28,8 +28,10 @@ END $$;
 
 -- Records a publish. The structure now serving keeps serving until a
 -- rebuild of this version completes. Publishing a version already in the
--- log changes nothing and returns its publish id.
-CREATE FUNCTION coursenav.publish_course(course_id text, course_version text)
+-- log records nothing new and returns its publish id. An overview, when
+-- given, updates the course-owned columns of the course's overview (even on
+-- a repeated publish) and leaves the catalog-owned ones as they are.
+CREATE FUNCTION coursenav.publish_course(course_id text, course_version text, overview jsonb DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     new_publish coursenav.publish_log;
@@ -37,6 +39,9 @@ BEGIN
     PERFORM coursenav.require(course_id, 'course_id', 'publish_course');
     PERFORM coursenav.require(course_version, 'course_version', 'publish_course');
     PERFORM coursenav.assert_course_key(course_id);
+    IF overview IS NOT NULL THEN
+        PERFORM coursenav.store_overview(course_id, overview);
+    END IF;
 
     INSERT INTO coursenav.publish_log AS p (course_id, course_version)
     VALUES (publish_course.course_id, publish_course.course_version)
@@ -133,6 +138,42 @@ BEGIN
     new_id := coursenav.begin_rebuild(course_id, course_version);
     PERFORM coursenav.add_blocks(new_id, blocks);
     RETURN coursenav.complete_rebuild(new_id);
+END $$;
+
+-- Deletes everything coursenav holds about a course, in one transaction:
+-- its overview, navigation tree, version stamps and history, structures,
+-- blocks and publish log. Returns whether the course was known. Listeners
+-- hear of it as a bump to a NULL version, so they drop cached trees.
+CREATE FUNCTION coursenav.delete_course(course_id text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    known boolean := false;
+    found_rows bigint;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'delete_course');
+    PERFORM coursenav.assert_course_key(course_id);
+    -- Completions of this course lock its version row: wait for them.
+    PERFORM 1 FROM coursenav.course_versions v WHERE v.course_id = delete_course.course_id FOR UPDATE;
+    DELETE FROM coursenav.navigation_trees t WHERE t.course_id = delete_course.course_id;
+    DELETE FROM coursenav.version_history h WHERE h.course_id = delete_course.course_id;
+    DELETE FROM coursenav.course_versions v WHERE v.course_id = delete_course.course_id;
+    GET DIAGNOSTICS found_rows = ROW_COUNT;
+    known := known OR found_rows > 0;
+    DELETE FROM coursenav.blocks b WHERE b.course_id = delete_course.course_id;
+    DELETE FROM coursenav.block_structures s WHERE s.course_id = delete_course.course_id;
+    DELETE FROM coursenav.publish_log p WHERE p.course_id = delete_course.course_id;
+    GET DIAGNOSTICS found_rows = ROW_COUNT;
+    known := known OR found_rows > 0;
+    DELETE FROM coursenav.course_overviews o WHERE o.course_id = delete_course.course_id;
+    GET DIAGNOSTICS found_rows = ROW_COUNT;
+    known := known OR found_rows > 0;
+    IF known THEN
+        PERFORM pg_notify('coursenav_version', json_build_object(
+            'course_id', delete_course.course_id,
+            'block_structure_version', NULL,
+            'course_version', NULL)::text);
+    END IF;
+    RETURN known;
 END $$;
 
 -- Drops the blocks of old structures, keeping the newest

@@ -101,3 +101,37 @@ CREATE TABLE coursenav.navigation_trees (
 ALTER TABLE coursenav.navigation_trees ALTER COLUMN tree SET STORAGE EXTERNAL;
 COMMENT ON TABLE coursenav.navigation_trees IS
     'The sidebar document of each course''s current block structure version, built when its rebuild completed.';
+
+-- One overview per course, as Open edX's course_overviews. A publish writes
+-- the course-owned columns; the catalog sync alone writes marketing_url,
+-- eligible_for_financial_aid, content_language and catalog_synced_at. A
+-- publish updates the row in place and never deletes it, so what the
+-- catalog synced survives every publish.
+CREATE TABLE coursenav.course_overviews (
+    course_id                  text        PRIMARY KEY,
+    display_name               text,
+    org                        text        NOT NULL,
+    number                     text        NOT NULL,
+    run                        text        NOT NULL,
+    start                      timestamptz,
+    "end"                      timestamptz,
+    enrollment_start           timestamptz,
+    enrollment_end             timestamptz,
+    self_paced                 boolean     NOT NULL DEFAULT false,
+    language                   text,
+    course_image_url           text,
+    short_description          text,
+    effort                     text,
+    invitation_only            boolean     NOT NULL DEFAULT false,
+    visible_to_staff_only      boolean     NOT NULL DEFAULT false,
+    social_sharing_url         text,
+    -- Owned by the catalog sync.
+    marketing_url              text,
+    eligible_for_financial_aid boolean     NOT NULL DEFAULT true,
+    content_language           text,
+    catalog_synced_at          timestamptz,
+    created                    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    modified                   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE coursenav.course_overviews IS
+    'One row per course. Publishes write the course-owned columns; only the catalog sync writes marketing_url, eligible_for_financial_aid, content_language and catalog_synced_at.';

@@ -11,6 +11,7 @@ mod pg;
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 pgrx::extension_sql_file!("../sql/lifecycle.sql", name = "lifecycle", requires = ["schema"]);
 pgrx::extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lifecycle"]);
+pgrx::extension_sql_file!("../sql/catalog.sql", name = "catalog", requires = ["lifecycle"]);
 pgrx::extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 #[pgrx::pg_guard]

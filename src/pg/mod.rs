@@ -1,11 +1,17 @@
 //! The thin pgrx shell: SQL-callable functions that hand their arguments to
 //! `crate::domain` and turn its problems into Postgres errors.
 
+mod about;
 mod add_blocks;
 mod build_navigation;
+mod catalog_http;
+mod catalog_sync;
 mod errors;
 mod keys;
+mod overviews;
 pub mod settings;
 
+#[cfg(any(test, feature = "pg_test"))]
+mod catalog_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;

@@ -1,12 +1,30 @@
 //! The `coursenav.*` settings (GUCs).
 
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::CString;
 
 /// Most blocks one structure may hold; guards the server against a runaway payload.
 pub static MAX_BLOCKS: GucSetting<i32> = GucSetting::<i32>::new(200_000);
 
 /// How many finished structures of a course keep their blocks.
 pub static KEEP_STRUCTURES: GucSetting<i32> = GucSetting::<i32>::new(5);
+
+/// The about-page link's switches and the LMS root (Open edX's
+/// social sharing switch, ENABLE_MKTG_SITE and LMS_ROOT_URL).
+pub static ENABLE_CUSTOM_COURSE_URLS: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub static ENABLE_MARKETING_SITE: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub static LMS_ROOT_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Where the catalog sync reads course runs, and how.
+pub static CATALOG_API_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static CATALOG_PAGE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
+pub static CATALOG_CONNECT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
+pub static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+
+/// A string setting's value, "" when unset.
+pub fn text(setting: &GucSetting<Option<CString>>) -> String {
+    setting.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
 
 pub fn register() {
     GucRegistry::define_int_guc(
@@ -28,5 +46,76 @@ pub fn register() {
         1000,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    register_about_page();
+    register_catalog();
+}
+
+fn register_about_page() {
+    GucRegistry::define_bool_guc(
+        c"coursenav.enable_custom_course_urls",
+        c"Whether course_about_url prefers a course's social_sharing_url.",
+        c"Open edX's custom course URL (social sharing) switch.",
+        &ENABLE_CUSTOM_COURSE_URLS,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"coursenav.enable_marketing_site",
+        c"Whether course_about_url uses a course's marketing_url from the catalog.",
+        c"Open edX's ENABLE_MKTG_SITE.",
+        &ENABLE_MARKETING_SITE,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"coursenav.lms_root_url",
+        c"The LMS root URL, for {lms_root_url}/courses/{course_id}/about.",
+        c"Open edX's LMS_ROOT_URL. Empty gives a root-relative link.",
+        &LMS_ROOT_URL,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+fn register_catalog() {
+    // Superuser only: the sync sends the catalog token to this URL.
+    GucRegistry::define_string_guc(
+        c"coursenav.catalog_api_url",
+        c"The course-discovery catalog the catalog sync reads.",
+        c"catalog_sync reads {catalog_api_url}/api/v1/course_runs/ with the token set by set_catalog_token.",
+        &CATALOG_API_URL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_page_size",
+        c"Course runs asked for per catalog page.",
+        c"Open edX's default of 20 made far too many calls for thousands of runs.",
+        &CATALOG_PAGE_SIZE,
+        1,
+        1000,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_connect_timeout",
+        c"Longest wait for a connection to the catalog.",
+        c"Includes the TLS handshake.",
+        &CATALOG_CONNECT_TIMEOUT_MS,
+        1,
+        600_000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_read_timeout",
+        c"Longest wait for a catalog page's answer, and again for its body.",
+        c"A catalog that stalls longer ends the run with an error; query cancel takes effect between pages.",
+        &CATALOG_READ_TIMEOUT_MS,
+        1,
+        3_600_000,
+        GucContext::Userset,
+        GucFlags::UNIT_MS,
     );
 }

@@ -1,0 +1,102 @@
+-- The catalog sync: its runs, its token, and its pg_cron schedule. The
+-- sync itself (HTTP, page parsing, one UPDATE per page) is run_catalog_sync
+-- in Rust; catalog_sync() below returns the run's row.
+
+-- One row per run of the catalog sync. The whole run is one transaction, so
+-- a row is only ever seen finished: ok, partial (pages applied before a
+-- failing page stay applied), failed (nothing applied) or skipped (another
+-- run was going).
+CREATE TABLE coursenav.catalog_sync_runs (
+    run_id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at       timestamptz,
+    status            text        NOT NULL DEFAULT 'running'
+                      CHECK (status IN ('running', 'ok', 'partial', 'failed', 'skipped')),
+    catalog_url       text,
+    pages_fetched     integer     NOT NULL DEFAULT 0,
+    runs_seen         bigint      NOT NULL DEFAULT 0,
+    overviews_matched bigint      NOT NULL DEFAULT 0,
+    not_found         bigint      NOT NULL DEFAULT 0,
+    updated           bigint      NOT NULL DEFAULT 0,
+    urls_rejected     bigint      NOT NULL DEFAULT 0,
+    error             text
+);
+COMMENT ON TABLE coursenav.catalog_sync_runs IS
+    'One row per catalog sync run: status, counts and the error that stopped it. The token never appears here.';
+
+-- The catalog's bearer token. Only the extension's owner reads or writes it
+-- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
+CREATE TABLE coursenav.catalog_credentials (
+    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    token      text        NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE coursenav.catalog_credentials IS
+    'The catalog API bearer token, readable by the extension owner only.';
+
+-- Sets (or with NULL removes) the catalog's bearer token. The token is an
+-- argument, not part of any message: nothing here echoes it.
+CREATE FUNCTION coursenav.set_catalog_token(token text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF token IS NULL OR token = '' THEN
+        DELETE FROM coursenav.catalog_credentials;
+        RETURN;
+    END IF;
+    INSERT INTO coursenav.catalog_credentials AS c (token) VALUES (set_catalog_token.token)
+    ON CONFLICT (singleton) DO UPDATE SET token = excluded.token, updated_at = clock_timestamp();
+END $$;
+
+-- Runs one catalog sync and returns its row. Catalog failures never raise:
+-- they end the run as partial or failed with the error recorded (an ERROR
+-- would roll the run row back with everything else). Query cancel and
+-- statement_timeout do raise, between requests, and roll the run back.
+CREATE FUNCTION coursenav.catalog_sync()
+RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql AS $$
+DECLARE
+    new_run_id bigint := coursenav.run_catalog_sync();
+    finished coursenav.catalog_sync_runs;
+BEGIN
+    SELECT * INTO finished FROM coursenav.catalog_sync_runs r WHERE r.run_id = new_run_id;
+    RETURN finished;
+END $$;
+
+-- The name of coursenav's pg_cron job, so a second schedule replaces the first.
+CREATE FUNCTION coursenav.catalog_sync_job_name()
+RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'coursenav-catalog-sync' $$;
+
+CREATE FUNCTION coursenav.require_pg_cron()
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
+                      || 'and cron.database_name = ''' || current_database() || ''' in postgresql.conf, restart PostgreSQL, '
+                      || 'then run CREATE EXTENSION pg_cron; in this database.',
+                  DETAIL = 'schedule_catalog_sync registers the sync as a pg_cron job; without pg_cron run coursenav.catalog_sync() from any scheduler.';
+    END IF;
+END $$;
+
+-- Registers the catalog sync with pg_cron (cron syntax, default every four
+-- hours), replacing an earlier schedule. Returns the pg_cron job id.
+CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
+RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
+    PERFORM coursenav.require_pg_cron();
+    -- pg_cron updates a job of the same name instead of adding one.
+    RETURN cron.schedule(coursenav.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
+END $$;
+
+-- Removes the pg_cron job; returns whether there was one.
+CREATE FUNCTION coursenav.unschedule_catalog_sync()
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM coursenav.require_pg_cron();
+    IF NOT EXISTS (SELECT 1 FROM cron.job j
+                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = current_user) THEN
+        RETURN false;
+    END IF;
+    RETURN cron.unschedule(coursenav.catalog_sync_job_name());
+END $$;

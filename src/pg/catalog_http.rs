@@ -1,0 +1,74 @@
+//! Fetching one catalog page over HTTP with ureq: blocking, on the
+//! backend's own thread (never another thread, never a Postgres call here),
+//! with real connect and read timeouts so a stalled catalog cannot hold a
+//! backend. Errors are words for the run's error column; none of them
+//! carries the token or anything the catalog sent back.
+
+use std::time::Duration;
+use url::Url;
+
+pub struct CatalogClient {
+    agent: ureq::Agent,
+    authorization: String,
+    read_timeout: Duration,
+    max_bytes: u64,
+}
+
+impl CatalogClient {
+    pub fn new(token: &str, connect_timeout: Duration, read_timeout: Duration, max_bytes: u64) -> CatalogClient {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_resolve(Some(connect_timeout))
+            .timeout_connect(Some(connect_timeout))
+            .timeout_send_request(Some(read_timeout))
+            .timeout_recv_response(Some(read_timeout))
+            .timeout_recv_body(Some(read_timeout))
+            // Statuses are checked below, and a redirect is an error: the
+            // token must not follow a catalog to wherever it points.
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("coursenav/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        CatalogClient { agent, authorization: format!("Bearer {token}"), read_timeout, max_bytes }
+    }
+
+    /// The body of the page at `url`, or why there is none.
+    pub fn get(&self, url: &Url) -> Result<Vec<u8>, String> {
+        let mut response = self
+            .agent
+            .get(url.as_str())
+            .header("Authorization", &self.authorization)
+            .header("Accept", "application/json")
+            .call()
+            .map_err(|e| self.describe(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let reason = status.canonical_reason().unwrap_or("");
+            return Err(format!("the catalog answered HTTP {} {reason}", status.as_u16()).trim_end().to_string());
+        }
+        response.body_mut().with_config().limit(self.max_bytes).read_to_vec().map_err(|e| self.describe(e))
+    }
+
+    fn describe(&self, error: ureq::Error) -> String {
+        match error {
+            ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => {
+                "no connection to the catalog within coursenav.catalog_connect_timeout".into()
+            }
+            ureq::Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => format!(
+                "the catalog did not answer within coursenav.catalog_read_timeout ({} ms)",
+                self.read_timeout.as_millis()
+            ),
+            ureq::Error::Timeout(_) => format!(
+                "the catalog did not answer within coursenav.catalog_read_timeout ({} ms)",
+                self.read_timeout.as_millis()
+            ),
+            ureq::Error::BodyExceedsLimit(limit) => {
+                format!("the page is larger than {limit} bytes, far more than the page size asked for")
+            }
+            ureq::Error::Io(e) => format!("cannot reach the catalog: {e}"),
+            ureq::Error::HostNotFound => "cannot reach the catalog: host not found".into(),
+            ureq::Error::ConnectionFailed => "cannot reach the catalog: connection failed".into(),
+            other => format!("cannot read the catalog: {other}"),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `coursenav.run_catalog_sync()`: one run of the catalog sync. Pages
+//! through the catalog's course runs and applies each page to the overviews
+//! in one set-based statement, recording the run in `catalog_sync_runs`.
+//!
+//! The run is one transaction (the caller's), so a catalog failure must not
+//! raise an ERROR: that would roll back the pages already applied and the
+//! run row with them. Catalog failures are values here; they end the walk
+//! and are recorded. Query cancel and statement_timeout are honoured
+//! between requests and do raise, rolling the whole run back.
+
+use crate::domain::catalog_page::{max_page_bytes, parse_page, CatalogRun, Page, Update};
+use crate::domain::catalog_walk::{redacted, Status, Tally, Walk};
+use crate::pg::catalog_http::CatalogClient;
+use crate::pg::errors::OrRaise;
+use crate::pg::settings::{
+    text, CATALOG_API_URL, CATALOG_CONNECT_TIMEOUT_MS, CATALOG_PAGE_SIZE, CATALOG_READ_TIMEOUT_MS,
+};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use std::time::Duration;
+
+/// One run at a time per database: a second run while one is going is
+/// recorded as skipped instead of doubling the work. The lock is released
+/// when the run's transaction ends, however it ends.
+fn try_lock() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT pg_try_advisory_xact_lock('coursenav.catalog_sync_runs'::regclass::oid::bigint)",
+    )
+    .or_raise()
+    .unwrap_or(false)
+}
+
+fn start_run(status: &str, catalog_url: Option<&str>) -> i64 {
+    Spi::get_one_with_args::<i64>(
+        "INSERT INTO coursenav.catalog_sync_runs (status, catalog_url) VALUES ($1, $2) RETURNING run_id",
+        &[status.into(), catalog_url.into()],
+    )
+    .or_raise()
+    .expect("INSERT ... RETURNING gives the run id")
+}
+
+fn finish_run(run_id: i64, status: Status, tally: &Tally, error: Option<&str>) {
+    let args: Vec<DatumWithOid> = vec![
+        run_id.into(),
+        status.as_str().into(),
+        (tally.pages_fetched as i32).into(),
+        (tally.runs_seen as i64).into(),
+        (tally.matched as i64).into(),
+        (tally.not_found as i64).into(),
+        (tally.updated as i64).into(),
+        (tally.rejected_urls as i64).into(),
+        error.into(),
+    ];
+    Spi::run_with_args(
+        "UPDATE coursenav.catalog_sync_runs
+            SET finished_at = clock_timestamp(), status = $2, pages_fetched = $3, runs_seen = $4,
+                overviews_matched = $5, not_found = $6, updated = $7, urls_rejected = $8, error = $9
+          WHERE run_id = $1",
+        &args,
+    )
+    .or_raise();
+}
+
+/// The bearer token, if one was set. Read on the backend's thread, before
+/// any request; it goes only into the Authorization header.
+fn token() -> Option<String> {
+    Spi::connect(|client| {
+        let rows = client.select("SELECT token FROM coursenav.catalog_credentials", Some(1), &[])?;
+        match rows.is_empty() {
+            true => Ok(None),
+            false => rows.first().get::<String>(1),
+        }
+    })
+    .or_raise()
+}
+
+/// Applies one page in one statement: every matched overview gets the
+/// catalog's fields and a fresh catalog_synced_at; keys without an
+/// overview are only counted. Returns (matched, updated), where updated
+/// counts overviews whose catalog fields actually changed.
+const APPLY_PAGE: &str = "
+    WITH page AS (
+        SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::bool[], $5::bool[], $6::text[])
+                   AS p(key, set_url, url, aid, set_language, language)
+    ), applied AS (
+        UPDATE coursenav.course_overviews o
+           SET marketing_url = CASE WHEN p.set_url THEN p.url ELSE o.marketing_url END,
+               eligible_for_financial_aid = coalesce(p.aid, o.eligible_for_financial_aid),
+               content_language = CASE WHEN p.set_language THEN p.language ELSE o.content_language END,
+               catalog_synced_at = clock_timestamp()
+          FROM page p, coursenav.course_overviews before
+         WHERE o.course_id = p.key AND before.course_id = p.key
+        RETURNING o.marketing_url IS DISTINCT FROM before.marketing_url
+               OR o.eligible_for_financial_aid IS DISTINCT FROM before.eligible_for_financial_aid
+               OR o.content_language IS DISTINCT FROM before.content_language AS changed
+    )
+    SELECT count(*), count(*) FILTER (WHERE changed) FROM applied";
+
+fn split<T>(update: &Update<T>) -> (bool, Option<&T>) {
+    match update {
+        Update::Keep => (false, None),
+        Update::Set(value) => (true, value.as_ref()),
+    }
+}
+
+fn apply_page(runs: &[CatalogRun]) -> (u64, u64) {
+    let mut keys = Vec::with_capacity(runs.len());
+    let (mut set_urls, mut urls) = (Vec::with_capacity(runs.len()), Vec::with_capacity(runs.len()));
+    let mut aids = Vec::with_capacity(runs.len());
+    let (mut set_languages, mut languages) = (Vec::with_capacity(runs.len()), Vec::with_capacity(runs.len()));
+    for run in runs {
+        keys.push(run.key.as_str());
+        let (set, url) = split(&run.marketing_url);
+        set_urls.push(set);
+        urls.push(url.map(String::as_str));
+        aids.push(run.eligible_for_financial_aid);
+        let (set, language) = split(&run.content_language);
+        set_languages.push(set);
+        languages.push(language.map(String::as_str));
+    }
+    let args: Vec<DatumWithOid> =
+        vec![keys.into(), set_urls.into(), urls.into(), aids.into(), set_languages.into(), languages.into()];
+    let (matched, updated) = Spi::get_two_with_args::<i64, i64>(APPLY_PAGE, &args).or_raise();
+    (matched.unwrap_or(0) as u64, updated.unwrap_or(0) as u64)
+}
+
+fn count_page(tally: &mut Tally, page: &Page, matched: u64, updated: u64) {
+    tally.pages_fetched += 1;
+    tally.runs_seen += page.results as u64;
+    tally.matched += matched;
+    tally.not_found += page.runs.len() as u64 - matched;
+    tally.updated += updated;
+    tally.rejected_urls += page.rejected_urls as u64;
+}
+
+/// Reads and applies pages until the last one or the first failure.
+fn walk_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32, tally: &mut Tally) -> Result<(), String> {
+    let mut url = walk.first().clone();
+    loop {
+        // Between requests, never during one: a cancel or statement_timeout
+        // stops the run here; a stalled request is cut off by its timeouts.
+        pgrx::check_for_interrupts!();
+        let page_number = tally.pages_fetched + 1;
+        let at = |e: String| format!("page {page_number} ({}): {e}", redacted(&url));
+        let body = client.get(&url).map_err(at)?;
+        let page = parse_page(&body, page_size).map_err(|e| at(e.0))?;
+        drop(body);
+        let (matched, updated) = apply_page(&page.runs);
+        count_page(tally, &page, matched, updated);
+        walk.read(&url, page.count);
+        match &page.next {
+            None => return Ok(()),
+            Some(next) => url = walk.follow(&url, next).map_err(at)?,
+        }
+    }
+}
+
+/// Everything a run needs before its first request, or why it cannot start.
+fn prepare(page_size: u32) -> Result<(Walk, CatalogClient), String> {
+    let walk = Walk::new(&text(&CATALOG_API_URL), page_size)?;
+    let token = token().ok_or("no catalog token: set one with coursenav.set_catalog_token(token)")?;
+    let millis = |ms: i32| Duration::from_millis(ms.max(1) as u64);
+    let client = CatalogClient::new(
+        &token,
+        millis(CATALOG_CONNECT_TIMEOUT_MS.get()),
+        millis(CATALOG_READ_TIMEOUT_MS.get()),
+        max_page_bytes(page_size),
+    );
+    Ok((walk, client))
+}
+
+fn shown_catalog_url() -> Option<String> {
+    url::Url::parse(&text(&CATALOG_API_URL)).ok().map(|u| redacted(&u))
+}
+
+/// Runs one catalog sync and returns its run id.
+#[pg_extern(volatile, parallel_unsafe)]
+fn run_catalog_sync() -> i64 {
+    let catalog_url = shown_catalog_url();
+    if !try_lock() {
+        let run_id = start_run("skipped", catalog_url.as_deref());
+        let error = "another catalog sync is running";
+        finish_run(run_id, Status::Skipped, &Tally::default(), Some(error));
+        log!("coursenav: catalog sync run {run_id} skipped: {error}");
+        return run_id;
+    }
+    let run_id = start_run("running", catalog_url.as_deref());
+    let page_size = CATALOG_PAGE_SIZE.get().max(1) as u32;
+    log!(
+        "coursenav: catalog sync run {run_id} started: catalog {}, page size {page_size}",
+        catalog_url.as_deref().unwrap_or("(not set)")
+    );
+    let mut tally = Tally::default();
+    let outcome = prepare(page_size).and_then(|(mut walk, client)| walk_pages(&mut walk, &client, page_size, &mut tally));
+    let error = outcome.err();
+    let status = Status::after(tally.pages_fetched, error.as_deref());
+    finish_run(run_id, status, &tally, error.as_deref());
+    log!(
+        "coursenav: catalog sync run {run_id} {}: {} pages, {} course runs in the catalog, {} overviews matched, {} not found, {} updated, {} marketing URLs rejected{}",
+        status.as_str(),
+        tally.pages_fetched,
+        tally.runs_seen,
+        tally.matched,
+        tally.not_found,
+        tally.updated,
+        tally.rejected_urls,
+        error.map(|e| format!("; stopped: {e}")).unwrap_or_default()
+    );
+    run_id
+}
