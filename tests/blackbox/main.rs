@@ -2,8 +2,10 @@
 //! replica, against the installed extension. Built only with
 //! `--features blackbox`; the test command installs the extension first.
 
+mod catalog;
 mod cluster;
 mod courses;
 mod demo_course;
+mod fake_catalog;
 mod foundation;
 mod olx;

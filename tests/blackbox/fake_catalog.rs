@@ -1,0 +1,197 @@
+//! A fake course-discovery catalog for the black-box tests: real HTTP on
+//! 127.0.0.1 (tiny_http), DRF pages of course runs, and every way a catalog
+//! can fail, one page at a time. Each request is served on its own thread,
+//! so a stalled page never holds up the next test step.
+
+use serde_json::{json, Value};
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+use tiny_http::{Header, Response, Server};
+
+pub const TOKEN: &str = "fake-jwt-b1e2c3d4-secret";
+
+/// How one page goes wrong.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    Status(u16),
+    /// No answer at all for this long.
+    StallBeforeHeaders(Duration),
+    /// Half the body, then nothing for this long.
+    StallInBody(Duration),
+    NotAPage,
+    /// `next` leads back to the first page.
+    LoopBack,
+    /// Ten times the results asked for.
+    TooManyResults,
+    /// Megabytes of padding in one result.
+    HugeBody,
+    MissingKey,
+    NotUtf8,
+}
+
+#[derive(Default)]
+struct State {
+    runs: Vec<Value>,
+    faults: Vec<(usize, Fault)>,
+    delay: Option<Duration>,
+    requests: Vec<(String, Option<String>)>,
+}
+
+pub struct FakeCatalog {
+    pub port: u16,
+    server: Arc<Server>,
+    state: Arc<Mutex<State>>,
+}
+
+/// A course run as the catalog lists it.
+pub fn run(key: &str, marketing_url: Value, aid: bool, language: &str) -> Value {
+    json!({"key": key, "title": key, "status": "published", "start": "2030-01-01T00:00:00Z",
+           "marketing_url": marketing_url, "eligible_for_financial_aid": aid, "content_language": language})
+}
+
+impl FakeCatalog {
+    pub fn start(runs: Vec<Value>) -> FakeCatalog {
+        let server = Arc::new(Server::http("127.0.0.1:0").expect("bind the fake catalog"));
+        let port = server.server_addr().to_ip().unwrap().port();
+        let state = Arc::new(Mutex::new(State { runs, ..State::default() }));
+        let (server2, state2) = (server.clone(), state.clone());
+        thread::spawn(move || {
+            for request in server2.incoming_requests() {
+                let state = state2.clone();
+                thread::spawn(move || serve(port, &state, request));
+            }
+        });
+        FakeCatalog { port, server, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_runs(&self, runs: Vec<Value>) {
+        self.state.lock().unwrap().runs = runs;
+    }
+
+    /// Makes page `page` (from 1) fail with `fault`, for every later request.
+    pub fn fail_page(&self, page: usize, fault: Fault) {
+        self.state.lock().unwrap().faults = vec![(page, fault)];
+    }
+
+    pub fn heal(&self) {
+        self.state.lock().unwrap().faults.clear();
+    }
+
+    /// Answers every page only after `delay`.
+    pub fn slow_down(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = Some(delay);
+    }
+
+    /// Every request so far: its URL and Authorization header.
+    pub fn requests(&self) -> Vec<(String, Option<String>)> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+impl Drop for FakeCatalog {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+fn query(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn param(pairs: &[(String, String)], name: &str) -> Option<usize> {
+    pairs.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.parse().ok())
+}
+
+fn json_response(status: u16, body: Vec<u8>) -> Response<std::io::Cursor<Vec<u8>>> {
+    Response::from_data(body)
+        .with_status_code(status)
+        .with_header(Header::from_bytes("Content-Type", "application/json").unwrap())
+}
+
+fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
+    let url = request.url().to_string();
+    let authorization = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().to_string());
+    let pairs = query(&url);
+    let page = param(&pairs, "page").unwrap_or(1);
+    let size = param(&pairs, "page_size").unwrap_or(20);
+    let (runs, fault, delay) = {
+        let mut s = state.lock().unwrap();
+        s.requests.push((url.clone(), authorization.clone()));
+        let fault = s.faults.iter().find(|(p, _)| *p == page).map(|(_, f)| f.clone());
+        (s.runs.clone(), fault, s.delay)
+    };
+    if let Some(delay) = delay {
+        thread::sleep(delay);
+    }
+    if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+        let _ = request.respond(json_response(401, br#"{"detail": "Authentication credentials were not provided."}"#.to_vec()));
+        return;
+    }
+    if !url.starts_with("/api/v1/course_runs/") || param(&pairs, "exclude_utm") != Some(1) {
+        let _ = request.respond(json_response(404, b"{}".to_vec()));
+        return;
+    }
+    let start = (page - 1) * size;
+    let mut results: Vec<Value> = runs.iter().skip(start).take(size).cloned().collect();
+    let next_page = |p: usize| format!("http://127.0.0.1:{port}/api/v1/course_runs/?exclude_utm=1&page={p}&page_size={size}");
+    let mut next = if start + size < runs.len() { json!(next_page(page + 1)) } else { Value::Null };
+    match &fault {
+        Some(Fault::LoopBack) => next = json!(format!("http://127.0.0.1:{port}/api/v1/course_runs/?page_size={size}&exclude_utm=1")),
+        Some(Fault::TooManyResults) => results = (0..size * 10).map(|i| json!({"key": format!("course-v1:Extra+X{i}+R")})).collect(),
+        Some(Fault::HugeBody) => results[0]["full_description"] = json!("x".repeat(8 * 1024 * 1024)),
+        Some(Fault::MissingKey) => {
+            results[0].as_object_mut().unwrap().remove("key");
+        }
+        _ => {}
+    }
+    let body = json!({"count": runs.len(), "next": next, "previous": null, "results": results}).to_string().into_bytes();
+    let _ = match fault {
+        Some(Fault::Status(code)) => request.respond(json_response(code, br#"{"detail": "failure"}"#.to_vec())),
+        Some(Fault::StallBeforeHeaders(d)) => {
+            thread::sleep(d);
+            request.respond(json_response(200, body))
+        }
+        Some(Fault::StallInBody(d)) => {
+            let length = body.len();
+            let reader = Stalling { body, sent: 0, stall: Some(d) };
+            request.respond(Response::new(200.into(), vec![], reader, Some(length), None))
+        }
+        Some(Fault::NotAPage) => request.respond(json_response(200, br#"{"detail": "Not found.", "items": []}"#.to_vec())),
+        Some(Fault::NotUtf8) => request.respond(json_response(200, b"{\"next\": null, \"results\": [{\"key\": \"\xff\xfe\"}]}".to_vec())),
+        _ => request.respond(json_response(200, body)),
+    };
+}
+
+/// Gives half the body, stalls once, then gives the rest.
+struct Stalling {
+    body: Vec<u8>,
+    sent: usize,
+    stall: Option<Duration>,
+}
+
+impl Read for Stalling {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let half = self.body.len() / 2;
+        if self.sent >= half {
+            if let Some(d) = self.stall.take() {
+                thread::sleep(d);
+            }
+        }
+        let end = if self.sent < half { half } else { self.body.len() };
+        let n = (end - self.sent).min(buf.len());
+        buf[..n].copy_from_slice(&self.body[self.sent..self.sent + n]);
+        self.sent += n;
+        Ok(n)
+    }
+}
