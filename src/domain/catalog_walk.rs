@@ -83,7 +83,8 @@ pub struct Walk {
     first: Url,
     visited: HashSet<String>,
     page_size: u32,
-    /// Pages the catalog's own count allows, once the first page gave it.
+    /// Pages the catalog's own count allows, once the first page gave it:
+    /// a catalog that keeps inventing pages is cut off.
     most_pages: Option<u64>,
 }
 
@@ -114,7 +115,9 @@ impl Walk {
     /// Records that `url` was read; the first page's count bounds the walk.
     pub fn read(&mut self, url: &Url, count: Option<u64>) {
         if self.visited.is_empty() {
-            self.most_pages = count.map(|c| c.div_ceil(u64::from(self.page_size)).max(1));
+            // One page of slack: runs added to the catalog during the walk
+            // may push the last results onto one more page.
+            self.most_pages = count.map(|c| c.div_ceil(u64::from(self.page_size)).max(1) + 1);
         }
         self.visited.insert(identity(url));
     }
@@ -195,12 +198,12 @@ mod tests {
         let mut walk = Walk::new("https://discovery.example", 10).unwrap();
         let mut current = walk.first().clone();
         walk.read(&current, Some(25));
-        for page in 2..=3 {
+        for page in 2..=4 {
             current = walk.follow(&current, &format!("?page={page}")).unwrap();
             walk.read(&current, Some(25));
         }
-        let e = walk.follow(&current, "?page=4").unwrap_err();
-        assert!(e.contains("past the 3 pages its count allows"), "{e}");
+        let e = walk.follow(&current, "?page=5").unwrap_err();
+        assert!(e.contains("past the 4 pages its count allows"), "{e}");
     }
 
     #[test]

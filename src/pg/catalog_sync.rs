@@ -17,6 +17,7 @@ use crate::pg::settings::{
 };
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
 use std::time::Duration;
 
 /// One run at a time per database: a second run while one is going is
@@ -133,9 +134,23 @@ fn count_page(tally: &mut Tally, page: &Page, matched: u64, updated: u64) {
     tally.rejected_urls += page.rejected_urls as u64;
 }
 
+/// Applies a page inside a memory context of its own, emptied after each
+/// page: the arrays and SPI work of a page do not pile up in the run's
+/// transaction however many pages a catalog has (pgrx #2211).
+fn apply_page_in(context: &mut PgMemoryContexts, runs: &[CatalogRun]) -> (u64, u64) {
+    // SAFETY: the context is ours and alive; nothing allocated in it
+    // outlives the call (the result is two plain integers).
+    unsafe {
+        let counts = context.switch_to(|_| apply_page(runs));
+        context.reset();
+        counts
+    }
+}
+
 /// Reads and applies pages until the last one or the first failure.
 fn walk_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32, tally: &mut Tally) -> Result<(), String> {
     let mut url = walk.first().clone();
+    let mut page_context = PgMemoryContexts::new("coursenav catalog page");
     loop {
         // Between requests, never during one: a cancel or statement_timeout
         // stops the run here; a stalled request is cut off by its timeouts.
@@ -145,7 +160,7 @@ fn walk_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32, tally: &m
         let body = client.get(&url).map_err(at)?;
         let page = parse_page(&body, page_size).map_err(|e| at(e.0))?;
         drop(body);
-        let (matched, updated) = apply_page(&page.runs);
+        let (matched, updated) = apply_page_in(&mut page_context, &page.runs);
         count_page(tally, &page, matched, updated);
         walk.read(&url, page.count);
         match &page.next {
