@@ -26,4 +26,4 @@ install_extension
 cargo test --features blackbox --test blackbox -- --test-threads=3
 
 echo "== benchmark smoke run (figures printed, never asserted)"
-COURSENAV_LOCK_HELD=1 bash "$ROOT/.ci/bench.sh" --smoke
+COURSENAV_INSTALL_LOCK_HELD=1 bash "$ROOT/.ci/bench.sh" --smoke
