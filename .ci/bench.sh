@@ -16,9 +16,7 @@
 # COURSENAV_INSTALL_LOCK_HELD=1. BENCH_PORT picks the port (default 54330).
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-if [ "${COURSENAV_INSTALL_LOCK_HELD:-}" != 1 ]; then
-    exec env COURSENAV_INSTALL_LOCK_HELD=1 flock /tmp/coursenav-install.lock bash "${BASH_SOURCE[0]}" "$@"
-fi
+hold_install_lock "$@"
 
 BENCH="$ROOT/tests/bench"
 MODE=full

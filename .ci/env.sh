@@ -13,6 +13,17 @@ as_cluster_owner() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Installing the extension replaces files that running clusters load, so
+# scripts that install or start clusters run one at a time per machine: the
+# calling script runs again under the lock. `flock -o` keeps the lock's file
+# descriptor out of the script, so no cluster it starts can inherit the lock
+# and hold it after the script ends.
+hold_install_lock() {
+    if [ "${COURSENAV_INSTALL_LOCK_HELD:-}" != 1 ]; then
+        exec env COURSENAV_INSTALL_LOCK_HELD=1 flock -o /tmp/coursenav-install.lock bash "$0" "$@"
+    fi
+}
+
 # Builds and installs the extension into Debian's PostgreSQL 15 (setup.sh
 # made its folders writable for a user with sudo).
 install_extension() {
