@@ -4,11 +4,10 @@
 # rebuild it, print its navigation tree and the version tables, then publish
 # a change and rebuild again so the version bump is visible.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+hold_install_lock "$@"
 bash "$ROOT/.ci/setup.sh"
 cd "$ROOT"
 
-exec 9>/tmp/coursenav-install.lock
-flock 9
 install_extension --release
 
 DEMO_DIR=/tmp/coursenav-demo

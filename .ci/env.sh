@@ -8,23 +8,26 @@ export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PG_BIN=/usr/lib/postgresql/15/bin
 export PATH="$PG_BIN:$HOME/.cargo/bin:$PATH"
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-
 # initdb refuses to run as root: as root, clusters belong to postgres.
 as_cluster_owner() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# Builds and installs the extension into Debian's PostgreSQL 15.
-install_extension() {
-    local profile_flag=()
-    [ "${1:-}" = "--release" ] && profile_flag=(--release)
-    if [ "$(id -u)" -eq 0 ]; then
-        cargo pgrx install "${profile_flag[@]}" --pg-config "$PG_CONFIG"
-    else
-        cargo pgrx install "${profile_flag[@]}" --sudo --pg-config "$PG_CONFIG"
+# Installing the extension replaces files that running clusters load, so
+# scripts that install or start clusters run one at a time per machine: the
+# calling script runs again under the lock. `flock -o` keeps the lock's file
+# descriptor out of the script, so no cluster it starts can inherit the lock
+# and hold it after the script ends.
+hold_install_lock() {
+    if [ "${COURSENAV_INSTALL_LOCK_HELD:-}" != 1 ]; then
+        exec env COURSENAV_INSTALL_LOCK_HELD=1 flock -o /tmp/coursenav-install.lock bash "$0" "$@"
     fi
+}
+
+# Builds and installs the extension into Debian's PostgreSQL 15 (setup.sh
+# made its folders writable for a user with sudo).
+install_extension() {
+    cargo pgrx install "$@" --pg-config "$PG_CONFIG"
 }
 
 # start_cluster DIR PORT [postgresql.conf lines...]: a throwaway cluster on
@@ -33,7 +36,7 @@ start_cluster() {
     local dir="$1" port="$2"
     shift 2
     mkdir -p "$dir"
-    [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
     as_cluster_owner initdb -D "$dir/data" -U postgres -A trust --no-sync >/dev/null
     {
         echo "port = $port"

@@ -26,3 +26,13 @@ if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx 0.18.1" ]; then
     echo "coursenav setup: installing cargo-pgrx 0.18.1 (about 12 minutes on 2 cores)"
     cargo install cargo-pgrx --version 0.18.1 --locked
 fi
+
+# cargo pgrx test and install copy the extension into Debian's PostgreSQL
+# folders. As a user with sudo, own those two folders rather than running
+# cargo as root (the files already in them stay root's).
+if [ "$(id -u)" -ne 0 ]; then
+    for dir in "$(/usr/lib/postgresql/15/bin/pg_config --sharedir)/extension" \
+               "$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)"; do
+        [ -w "$dir" ] || { echo "coursenav setup: giving $USER write access to $dir"; sudo chown "$USER" "$dir"; }
+    done
+fi

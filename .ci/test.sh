@@ -3,13 +3,9 @@
 # unit tests and #[pg_test]s (cargo pgrx test), the black-box tests against
 # real clusters, and the benchmark once at small sizes so it cannot rot.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+hold_install_lock "$@"
 bash "$ROOT/.ci/setup.sh"
 cd "$ROOT"
-
-# Installing the extension replaces files that running clusters load: one
-# test run (or benchmark) at a time per machine.
-exec 9>/tmp/coursenav-install.lock
-flock 9
 
 echo "== unit tests and #[pg_test]s"
 pgtest_dir=$(mktemp -d /tmp/cn-pgtest.XXXXXX)
@@ -26,4 +22,4 @@ install_extension
 cargo test --features blackbox --test blackbox -- --test-threads=3
 
 echo "== benchmark smoke run (figures printed, never asserted)"
-COURSENAV_LOCK_HELD=1 bash "$ROOT/.ci/bench.sh" --smoke
+bash "$ROOT/.ci/bench.sh" --smoke

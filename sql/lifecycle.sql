@@ -187,7 +187,7 @@ BEGIN
              WHERE s.course_id = prune_structures.course_id
                AND s.status <> 'building' AND s.rebuild_id <> serving
              ORDER BY s.rebuild_id DESC
-            OFFSET greatest(current_setting('coursenav.keep_structures')::int - 1, 0)) old
+            OFFSET greatest(coalesce(current_setting('coursenav.keep_structures', true), '5')::int - 1, 0)) old
      WHERE b.course_id = prune_structures.course_id AND b.rebuild_id = old.rebuild_id;
 END $$;
 

@@ -277,4 +277,21 @@ mod tests {
         let due = Spi::get_one::<String>("SELECT to_char(due AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM coursenav.blocks WHERE block_type = 'html'").unwrap();
         assert_eq!(due.as_deref(), Some("2031-10-01 10:00"));
     }
+
+    #[pg_test]
+    fn old_structures_lose_their_blocks_but_keep_their_rows() {
+        Spi::run("SET LOCAL coursenav.keep_structures = 2").unwrap();
+        for version in ["v1", "v2", "v3", "v4"] {
+            rebuild(version, &course(1)).unwrap();
+        }
+        let with_blocks = Spi::get_one::<i64>("SELECT count(DISTINCT rebuild_id) FROM coursenav.blocks").unwrap();
+        assert_eq!(with_blocks, Some(2));
+        let serving_has_blocks = Spi::get_one::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM coursenav.blocks b JOIN coursenav.course_versions v USING (course_id, rebuild_id))",
+        )
+        .unwrap();
+        assert_eq!(serving_has_blocks, Some(true));
+        let rows = Spi::get_one::<i64>("SELECT count(*) FROM coursenav.block_structures").unwrap();
+        assert_eq!(rows, Some(4));
+    }
 }

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# The coursenav benchmark: navigation reads, rebuilds and reads under writes,
+# beside their peers, in one run on a throwaway cluster. Prints one table.
+#
+#   bash .ci/bench.sh            full run (about 15 minutes); builds and installs
+#                                the release extension first
+#   bash .ci/bench.sh --smoke    small sizes, a few seconds per step (under 2
+#                                minutes); uses the extension already installed
+#   --install / --no-install     override whether the extension is installed first
+#
+# Targets are printed as met / NOT MET and never fail the run; any step that
+# errors does. The generator and the peers are in tests/bench/.
+#
+# Installing replaces files other checkouts use, so the whole run holds
+# /tmp/coursenav-install.lock. A caller that already holds it sets
+# COURSENAV_INSTALL_LOCK_HELD=1. BENCH_PORT picks the port (default 54330).
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+hold_install_lock "$@"
+
+BENCH="$ROOT/tests/bench"
+MODE=full
+INSTALL=""
+for arg in "$@"; do
+    case "$arg" in
+    --smoke) MODE=smoke ;;
+    --install) INSTALL=yes ;;
+    --no-install) INSTALL=no ;;
+    *) echo "usage: bash .ci/bench.sh [--smoke] [--install|--no-install]" >&2; exit 2 ;;
+    esac
+done
+
+# Sizes and durations. Each target is checked at the size given for its role
+# (in a smoke run, the smoke sizes stand in for the real ones).
+READERS=8
+if [ "$MODE" = full ]; then
+    READ_SIZES=(3539 20000 100000)     # navigation reads, against the peers
+    READ_TARGET_SIZES=(3539 20000)     # where the read targets apply
+    REBUILD_SIZES=(3539 10000 20000 100000)
+    REBUILD_SMALL=3539 REBUILD_LARGE=100000 GROWTH_FROM=10000 MEMORY_SIZE=100000
+    REBUILD_RUNS=5
+    SMALL_COURSES=1000 SMALL_BLOCKS=150
+    READ_SECONDS=10 WRITES_SECONDS=20 WRITES_SIZE=3539
+    CLIENTS=(1 2 8)
+    [ -n "$INSTALL" ] || INSTALL=yes
+else
+    READ_SIZES=(300 2000)
+    READ_TARGET_SIZES=(300 2000)
+    REBUILD_SIZES=(200 300 2000)
+    REBUILD_SMALL=300 REBUILD_LARGE=2000 GROWTH_FROM=200 MEMORY_SIZE=2000
+    REBUILD_RUNS=3
+    SMALL_COURSES=10 SMALL_BLOCKS=150
+    READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
+    CLIENTS=(1 2 8)
+    [ -n "$INSTALL" ] || INSTALL=no
+fi
+
+PORT="${BENCH_PORT:-54330}"
+CLUSTER="/tmp/coursenav-bench-$PORT"
+WORK="$(mktemp -d /tmp/coursenav-bench-work.XXXXXX)"
+PSQL=(psql -X -q -h "$CLUSTER" -p "$PORT" -U postgres -d postgres)
+export PGOPTIONS="-c client_min_messages=warning"
+
+say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
+
+cleanup() {
+    stop_cluster "$CLUSTER"
+    rm -rf "$WORK"
+}
+
+course_key() { echo "course-v1:BenchX+N$1+2025"; }
+
+# A psql that stops at the first error, so any failed step fails the run.
+sql() { "${PSQL[@]}" -v ON_ERROR_STOP=1 "$@"; }
+
+install() {
+    if [ "$INSTALL" = yes ]; then
+        say "building and installing the release extension"
+        (cd "$ROOT" && install_extension --release) >"$WORK/install.log" 2>&1 ||
+            { cat "$WORK/install.log" >&2; return 1; }
+    fi
+    say "using $(ls -l --time-style=+%FT%T "$(pg_config --pkglibdir)/coursenav.so" | awk '{print $6, $7}')"
+}
+
+start() {
+    stop_cluster "$CLUSTER"
+    # jit off: JIT compiling would only slow the peers' aggregate queries.
+    # Large WAL: no checkpoint in the middle of a timed rebuild.
+    start_cluster "$CLUSTER" "$PORT" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
+        "checkpoint_timeout = '30min'" "jit = off"
+    sql -c "CREATE EXTENSION coursenav" -f "$BENCH/generate_course.sql" -f "$BENCH/peers.sql" \
+        -f "$BENCH/report.sql" >/dev/null
+}
+
+# Many small courses around the measured ones, so no lookup runs on a
+# one-row table, then the measured courses' documents, generated once.
+setup() {
+    say "generating and rebuilding $SMALL_COURSES small courses of $SMALL_BLOCKS blocks"
+    sql >/dev/null <<EOF
+INSERT INTO coursenav_bench.payloads
+SELECT c, $SMALL_BLOCKS, coursenav_bench.course_blocks(c, $SMALL_BLOCKS, n)
+  FROM generate_series(1, $SMALL_COURSES) n, format('course-v1:BenchSmall+S%s+2025', n) c;
+SELECT coursenav.rebuild(course_id, 'v1', doc) FROM coursenav_bench.payloads;
+SELECT coursenav_bench.load_peers(course_id, doc) FROM coursenav_bench.payloads;
+EOF
+    local size
+    for size in $(printf '%s\n' "${READ_SIZES[@]}" "${REBUILD_SIZES[@]}" | sort -nu); do
+        say "generating a course of $size blocks"
+        sql -c "INSERT INTO coursenav_bench.payloads
+                SELECT '$(course_key "$size")', $size, coursenav_bench.course_blocks('$(course_key "$size")', $size, 1)"
+    done
+}
+
+# The "Time: 12.345 ms" lines psql prints with \timing, as numbers.
+timings() { awk '$1 == "Time:" { print $2 }'; }
+
+rebuilds() {
+    local size run course
+    for size in "${REBUILD_SIZES[@]}"; do
+        course="$(course_key "$size")"
+        say "rebuilding $size blocks, $REBUILD_RUNS times"
+        for run in $(seq "$REBUILD_RUNS"); do
+            printf '\\timing on\nSELECT coursenav.rebuild(course_id, %s, doc) FROM coursenav_bench.payloads WHERE course_id = %s;\n' \
+                "'bench-$run'" "'$course'"
+        done | sql -At | timings | nl -nln -w1 |
+            sql -c "\\copy coursenav_bench.rebuild_runs (run, ms) FROM pstdin"
+        sql -c "UPDATE coursenav_bench.rebuild_runs SET size = $size WHERE size IS NULL"
+    done
+}
+
+# Peak memory of a fresh backend rebuilding the largest course; the library
+# is loaded before the baseline so only the rebuild itself counts.
+memory() {
+    local course
+    course="$(course_key "$MEMORY_SIZE")"
+    say "sampling backend memory during a rebuild of $MEMORY_SIZE blocks"
+    sql -At >/dev/null <<EOF
+SELECT coursenav.assert_course_key('$course');
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_BACKEND_PID :pid
+\! bash "$BENCH/sample_memory.sh" start "\$BENCH_BACKEND_PID" "$WORK"
+SELECT coursenav.rebuild(course_id, 'memory', doc) FROM coursenav_bench.payloads WHERE course_id = '$course';
+\! bash "$BENCH/sample_memory.sh" stop "$WORK"
+EOF
+    echo "$MEMORY_SIZE $(cat "$WORK/result")" | tr ' ' '\t' |
+        sql -c "\\copy coursenav_bench.memory FROM pstdin"
+}
+
+# The peers read the documents and the trees the rebuilds left serving.
+load_peers() {
+    local sizes
+    sizes="$(IFS=,; echo "${READ_SIZES[*]}")"
+    sql -c "SELECT coursenav_bench.load_peers(course_id, doc) FROM coursenav_bench.payloads
+             WHERE course_id IN (SELECT format('course-v1:BenchX+N%s+2025', s) FROM unnest('{$sizes}'::int[]) s)" >/dev/null
+    sql -c "SELECT coursenav_bench.check_peers(format('course-v1:BenchX+N%s+2025', s)) FROM unnest('{$sizes}'::int[]) s" >/dev/null
+    sql -c "VACUUM ANALYZE" >/dev/null
+}
+
+read_run() { # read_run SIZE CLIENTS VARIANT
+    local size="$1" clients="$2" variant="$3" label prefix tps
+    label="read/$size/$clients/$variant"
+    prefix="$WORK/pgbench-${label//\//-}"
+    pgbench -n -M prepared -h "$CLUSTER" -p "$PORT" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
+        -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/$variant.sql" \
+        -l --log-prefix="$prefix" postgres >"$prefix.out" 2>&1 || { cat "$prefix.out" >&2; return 1; }
+    tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$prefix.out")"
+    [ -n "$tps" ] || { cat "$prefix.out" >&2; return 1; }
+    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ($size, $clients, '$variant', $tps)"
+    # pgbench logs "client transaction latency_us script end_s end_us" per
+    # transaction. Its latency field reads 0 for some transactions here (its
+    # start clock is cached), so a latency is taken as the time since the
+    # client's previous transaction ended: each client runs back to back.
+    cat "$prefix".[0-9]* | awk -v run="$label" '
+        {
+            ended = $5 * 1000000 + $6
+            latency_us = ($1 in last) ? ended - last[$1] : $3
+            last[$1] = ended
+            printf "%s\t%s\n", run, latency_us / 1000
+        }' | sql -c "\\copy coursenav_bench.latencies (run, latency_ms) FROM pstdin"
+}
+
+reads() {
+    local size clients variant
+    for size in "${READ_SIZES[@]}"; do
+        for clients in "${CLIENTS[@]}"; do
+            say "reading $size blocks with $clients clients"
+            for variant in coursenav stored_json sql_function plpgsql; do
+                read_run "$size" "$clients" "$variant"
+            done
+        done
+    done
+}
+
+# One reader: repeats tests/bench/reader_step.psql until the deadline and
+# turns psql's output into "phase reader started version latency_ms" rows.
+reader() { # reader PHASE N DEADLINE
+    local phase="$1" n="$2" deadline="$3"
+    set +o pipefail
+    yes -- "$(cat "$BENCH/reader_step.psql")" |
+        "${PSQL[@]}" -At -v course="$(course_key "$WRITES_SIZE")" -v deadline="$deadline" \
+            2>"$WORK/$phase-reader-$n.err" |
+        awk -v phase="$phase" -v reader="$n" '
+            $1 == "Time:" { if (have) printf "%s\t%s\t%s\t%s\t%s\n", phase, reader, started, version, $2; have = 0; next }
+            {
+                started = substr($0, 1, index($0, "|") - 1); version = "\\N"
+                if (match($0, /"block_structure_version":"[^"]*"/)) version = substr($0, RSTART + 27, RLENGTH - 28)
+                have = 1
+            }' >"$WORK/$phase-reader-$n.tsv"
+    local status=("${PIPESTATUS[@]}")
+    [ "${status[1]}" -eq 0 ] && [ "${status[2]}" -eq 0 ]
+}
+
+writer() { # writer PHASE DEADLINE
+    local phase="$1" deadline="$2"
+    set +o pipefail
+    yes -- "$(cat "$BENCH/writer_step.psql")" |
+        "${PSQL[@]}" -At -v course="$(course_key "$WRITES_SIZE")" -v deadline="$deadline" \
+            >/dev/null 2>"$WORK/$phase-writer.err"
+    local status=("${PIPESTATUS[@]}")
+    [ "${status[1]}" -eq 0 ]
+}
+
+count_errors() { cat "$@" 2>/dev/null | grep -c 'ERROR:' || true; }
+
+writes_phase() { # writes_phase PHASE: idle, or writes with a writer beside the readers
+    local phase="$1" deadline pids=() n pid failed=0
+    deadline="$(sql -At -c "SELECT clock_timestamp() + interval '$WRITES_SECONDS seconds'")"
+    [ "$phase" = writes ] && { writer "$phase" "$deadline" & pids+=($!); }
+    for n in $(seq "$READERS"); do
+        reader "$phase" "$n" "$deadline" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    [ "$failed" -eq 0 ] || { say "a reader or the writer failed in phase $phase"; return 1; }
+    for n in $(seq "$READERS"); do
+        [ -s "$WORK/$phase-reader-$n.tsv" ] ||
+            { say "reader $n read nothing in phase $phase"; cat "$WORK/$phase-reader-$n.err" >&2; return 1; }
+    done
+    cat "$WORK/$phase"-reader-*.tsv | sql -c "\\copy coursenav_bench.reads FROM pstdin"
+    sql -c "INSERT INTO coursenav_bench.client_errors VALUES
+            ('$phase', 'readers', $(count_errors "$WORK/$phase"-reader-*.err)),
+            ('$phase', 'writer', $(count_errors "$WORK/$phase-writer.err"))"
+}
+
+reads_under_writes() {
+    say "$READERS readers of $WRITES_SIZE blocks for ${WRITES_SECONDS}s, no writes"
+    writes_phase idle
+    say "$READERS readers of $WRITES_SIZE blocks for ${WRITES_SECONDS}s, a rebuild every second"
+    writes_phase writes
+}
+
+report() {
+    local targets
+    targets="$(IFS=,; echo "${READ_TARGET_SIZES[*]}")"
+    echo
+    echo "coursenav benchmark ($MODE run, $(nproc) cores, $(date -u +%F)); reads over $READ_SECONDS s per row,"
+    echo "latencies in ms; (a) stored json, (b) SQL function, (c) recursive PL/pgSQL over the same courses."
+    [ "$MODE" = smoke ] && echo "Smoke run: small sizes stand in for the targets' sizes; verdicts are indicative only."
+    sql -P footer=off -c "SELECT * FROM coursenav_bench.report('{$targets}', $REBUILD_SMALL, $REBUILD_LARGE,
+                                                              $GROWTH_FROM, $MEMORY_SIZE, $WRITES_SIZE, $READERS)"
+}
+
+main() {
+    trap cleanup EXIT
+    SECONDS=0
+    install
+    start
+    setup
+    rebuilds
+    load_peers
+    reads
+    memory
+    reads_under_writes
+    report
+    say "done in ${SECONDS}s"
+}
+
+main
