@@ -194,6 +194,7 @@ fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
         (Fault::HugeBody, "larger than"),
         (Fault::MissingKey, "has no \"key\""),
         (Fault::NotUtf8, "not UTF-8"),
+        (Fault::Redirect, "HTTP 301"),
     ];
     for (fault, needle) in faults {
         // The catalog has new values now; one page of them fails.
@@ -227,6 +228,15 @@ fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
     assert_eq!(marketing_urls(&mut setup, N), labelled(N, |i| if i < 6 { "v2" } else { "v1" }));
     catalog.heal();
 
+    // A next link to another host is not followed: the token stays with the catalog.
+    catalog.fail_page(1, Fault::ForeignNext);
+    let requests_before = catalog.requests().len();
+    let foreign = sync(&mut session);
+    assert_eq!((foreign.status.as_str(), foreign.pages), ("partial", 1), "{foreign:?}");
+    assert!(foreign.error.unwrap().contains("leaves the catalog at http://127.0.0.1"));
+    assert_eq!(catalog.requests().len(), requests_before + 1, "only page 1 was asked for");
+    catalog.heal();
+
     // A wrong token is a 401 and changes nothing.
     setup.execute("SELECT coursenav.set_catalog_token('wrong-token')", &[]).unwrap();
     catalog.set_runs(catalog_runs(N, "v1"));
@@ -248,7 +258,7 @@ fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(statuses, vec![("failed".into(), 12), ("ok".into(), 21), ("partial".into(), 11)]);
+    assert_eq!(statuses, vec![("failed".into(), 13), ("ok".into(), 23), ("partial".into(), 13)]);
     assert!(!cluster.server_log().contains(TOKEN));
 }
 

@@ -23,6 +23,10 @@ pub enum Fault {
     NotAPage,
     /// `next` leads back to the first page.
     LoopBack,
+    /// `next` leads to another host (the same server, named differently).
+    ForeignNext,
+    /// A redirect to another host.
+    Redirect,
     /// Ten times the results asked for.
     TooManyResults,
     /// Megabytes of padding in one result.
@@ -148,6 +152,7 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
     let mut next = if start + size < runs.len() { json!(next_page(page + 1)) } else { Value::Null };
     match &fault {
         Some(Fault::LoopBack) => next = json!(format!("http://127.0.0.1:{port}/api/v1/course_runs/?page_size={size}&exclude_utm=1")),
+        Some(Fault::ForeignNext) => next = json!(format!("http://localhost:{port}/api/v1/course_runs/?exclude_utm=1&page={}&page_size={size}", page + 1)),
         Some(Fault::TooManyResults) => results = (0..size * 10).map(|i| json!({"key": format!("course-v1:Extra+X{i}+R")})).collect(),
         Some(Fault::HugeBody) => results[0]["full_description"] = json!("x".repeat(8 * 1024 * 1024)),
         Some(Fault::MissingKey) => {
@@ -166,6 +171,10 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
             let length = body.len();
             let reader = Stalling { body, sent: 0, stall: Some(d) };
             request.respond(Response::new(200.into(), vec![], reader, Some(length), None))
+        }
+        Some(Fault::Redirect) => {
+            let location = format!("http://localhost:{port}{url}");
+            request.respond(Response::empty(301).with_header(Header::from_bytes("Location", location).unwrap()))
         }
         Some(Fault::NotAPage) => request.respond(json_response(200, br#"{"detail": "Not found.", "items": []}"#.to_vec())),
         Some(Fault::NotUtf8) => request.respond(json_response(200, b"{\"next\": null, \"results\": [{\"key\": \"\xff\xfe\"}]}".to_vec())),
