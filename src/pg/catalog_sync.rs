@@ -1,6 +1,7 @@
 //! `coursenav.run_catalog_sync()`: one run of the catalog sync. Pages
-//! through the catalog's course runs and applies each page to the overviews
-//! in one set-based statement, recording the run in `catalog_sync_runs`.
+//! through the catalog's course runs, then applies each page read to the
+//! overviews in one set-based statement, recording the run in
+//! `catalog_sync_runs`.
 //!
 //! The run is one transaction (the caller's), so a catalog failure must not
 //! raise an ERROR: that would roll back the pages already applied and the
@@ -147,26 +148,42 @@ fn apply_page_in(context: &mut PgMemoryContexts, runs: &[CatalogRun]) -> (u64, u
     }
 }
 
-/// Reads and applies pages until the last one or the first failure.
-fn walk_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32, tally: &mut Tally) -> Result<(), String> {
+/// Reads pages until the last one or the first failure. Nothing is written
+/// while the catalog is being read, so the overviews' row locks are held
+/// for the writes alone, never across network waits: a publish during a
+/// run against a slow catalog does not wait for the catalog.
+fn fetch_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32) -> (Vec<Page>, Option<String>) {
+    let mut pages = Vec::new();
     let mut url = walk.first().clone();
-    let mut page_context = PgMemoryContexts::new("coursenav catalog page");
     loop {
         // Between requests, never during one: a cancel or statement_timeout
         // stops the run here; a stalled request is cut off by its timeouts.
         pgrx::check_for_interrupts!();
-        let page_number = tally.pages_fetched + 1;
+        let page_number = pages.len() + 1;
         let at = |e: String| format!("page {page_number} ({}): {e}", redacted(&url));
-        let body = client.get(&url).map_err(at)?;
-        let page = parse_page(&body, page_size).map_err(|e| at(e.0))?;
-        drop(body);
-        let (matched, updated) = apply_page_in(&mut page_context, &page.runs);
-        count_page(tally, &page, matched, updated);
+        let page = match client.get(&url).map_err(at).and_then(|body| parse_page(&body, page_size).map_err(|e| at(e.0))) {
+            Ok(page) => page,
+            Err(error) => return (pages, Some(error)),
+        };
         walk.read(&url, page.count);
-        match &page.next {
-            None => return Ok(()),
-            Some(next) => url = walk.follow(&url, next).map_err(at)?,
+        let next = page.next.clone();
+        pages.push(page);
+        match next {
+            None => return (pages, None),
+            Some(next) => match walk.follow(&url, &next) {
+                Ok(next_url) => url = next_url,
+                Err(error) => return (pages, Some(at(error))),
+            },
         }
+    }
+}
+
+/// Applies the pages read, in order, one statement each.
+fn apply_pages(pages: &[Page], tally: &mut Tally) {
+    let mut page_context = PgMemoryContexts::new("coursenav catalog page");
+    for page in pages {
+        let (matched, updated) = apply_page_in(&mut page_context, &page.runs);
+        count_page(tally, page, matched, updated);
     }
 }
 
@@ -206,8 +223,11 @@ fn run_catalog_sync() -> i64 {
         catalog_url.as_deref().unwrap_or("(not set)")
     );
     let mut tally = Tally::default();
-    let outcome = prepare(page_size).and_then(|(mut walk, client)| walk_pages(&mut walk, &client, page_size, &mut tally));
-    let error = outcome.err();
+    let (pages, error) = match prepare(page_size) {
+        Ok((mut walk, client)) => fetch_pages(&mut walk, &client, page_size),
+        Err(error) => (Vec::new(), Some(error)),
+    };
+    apply_pages(&pages, &mut tally);
     let status = Status::after(tally.pages_fetched, error.as_deref());
     finish_run(run_id, status, &tally, error.as_deref());
     log!(

@@ -383,3 +383,35 @@ fn pg_cron_runs_the_scheduled_sync() {
     assert_eq!(left, 0);
     assert!(!setup.query_one("SELECT coursenav.unschedule_catalog_sync()", &[]).unwrap().get::<_, bool>(0));
 }
+
+#[test]
+fn a_publish_during_a_sync_against_a_slow_catalog_does_not_wait_for_the_catalog() {
+    const N: usize = 20;
+    let cluster = Cluster::start("catalog-publish", &[]);
+    let mut setup = cluster.connect();
+    publish_overviews(&mut setup, N);
+    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
+    let catalog = FakeCatalog::start(catalog_runs(N, "v1"));
+    catalog.slow_down(Duration::from_millis(300));
+    let mut session = sync_session(&cluster, &catalog.url(), 2);
+    session.batch_execute("SET coursenav.catalog_read_timeout = '10s'").unwrap();
+    let syncing = thread::spawn(move || sync(&mut session));
+
+    // Ten pages at 300 ms: the sync is still reading the catalog when the
+    // course of page 1 is published, and the publish must not wait for it.
+    thread::sleep(Duration::from_millis(1200));
+    setup.batch_execute("SET statement_timeout = '500ms'").unwrap();
+    let started = Instant::now();
+    setup
+        .execute("SELECT coursenav.publish_course($1, 'v2', '{\"display_name\": \"Published mid-sync\"}')", &[&course(0)])
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert!(!syncing.is_finished(), "the sync was still running during the publish");
+
+    let result = syncing.join().unwrap();
+    assert_eq!((result.status.as_str(), result.matched), ("ok", N as i64), "{result:?}");
+    let row = setup
+        .query_one("SELECT display_name, marketing_url FROM coursenav.course_overviews WHERE course_id = $1", &[&course(0)])
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("Published mid-sync".into(), marketing(0, "v1")));
+}
