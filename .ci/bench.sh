@@ -2,10 +2,10 @@
 # The coursenav benchmark: navigation reads, rebuilds and reads under writes,
 # beside their peers, in one run on a throwaway cluster. Prints one table.
 #
-#   bash .ci/bench.sh            full run (about 15 minutes); builds and installs
+#   bash .ci/bench.sh            full run (about 9 minutes on 2 cores); builds and installs
 #                                the release extension first
-#   bash .ci/bench.sh --smoke    small sizes, a few seconds per step (under 2
-#                                minutes); uses the extension already installed
+#   bash .ci/bench.sh --smoke    small sizes, a few seconds per step (about a
+#                                minute); uses the extension already installed
 #   --install / --no-install     override whether the extension is installed first
 #
 # Targets are printed as met / NOT MET and never fail the run; any step that
@@ -40,7 +40,7 @@ if [ "$MODE" = full ]; then
     REBUILD_SMALL=3539 REBUILD_LARGE=100000 GROWTH_FROM=10000 MEMORY_SIZE=100000
     REBUILD_RUNS=5
     SMALL_COURSES=1000 SMALL_BLOCKS=150
-    READ_SECONDS=10 WRITES_SECONDS=20 WRITES_SIZE=3539
+    READ_ROUNDS=2 READ_SECONDS=5 WRITES_SECONDS=20 WRITES_SIZE=3539
     CLIENTS=(1 2 8)
     [ -n "$INSTALL" ] || INSTALL=yes
 else
@@ -50,7 +50,7 @@ else
     REBUILD_SMALL=300 REBUILD_LARGE=2000 GROWTH_FROM=200 MEMORY_SIZE=2000
     REBUILD_RUNS=3
     SMALL_COURSES=10 SMALL_BLOCKS=150
-    READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
+    READ_ROUNDS=1 READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
     CLIENTS=(1 2 8)
     [ -n "$INSTALL" ] || INSTALL=no
 fi
@@ -156,16 +156,16 @@ load_peers() {
     sql -c "VACUUM ANALYZE" >/dev/null
 }
 
-read_run() { # read_run SIZE CLIENTS VARIANT
-    local size="$1" clients="$2" variant="$3" label prefix tps
+read_run() { # read_run SIZE CLIENTS VARIANT ROUND
+    local size="$1" clients="$2" variant="$3" round="$4" label prefix tps
     label="read/$size/$clients/$variant"
-    prefix="$WORK/pgbench-${label//\//-}"
+    prefix="$WORK/pgbench-${label//\//-}-$round"
     pgbench -n -M prepared -h "$CLUSTER" -p "$PORT" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
         -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/$variant.sql" \
         -l --log-prefix="$prefix" postgres >"$prefix.out" 2>&1 || { cat "$prefix.out" >&2; return 1; }
     tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$prefix.out")"
     [ -n "$tps" ] || { cat "$prefix.out" >&2; return 1; }
-    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ($size, $clients, '$variant', $tps)"
+    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ($size, $clients, '$variant', $round, $tps)"
     # pgbench logs "client transaction latency_us script end_s end_us" per
     # transaction. Its latency field reads 0 for some transactions here (its
     # start clock is cached), so a latency is taken as the time since the
@@ -179,20 +179,24 @@ read_run() { # read_run SIZE CLIENTS VARIANT
         }' | sql -c "\\copy coursenav_bench.latencies (run, latency_ms) FROM pstdin"
 }
 
+# The variants take turns, round after round, so that the machine's drift
+# over a run falls on all of them alike.
 reads() {
-    local size clients variant
+    local size clients round variant
     for size in "${READ_SIZES[@]}"; do
         for clients in "${CLIENTS[@]}"; do
             say "reading $size blocks with $clients clients"
-            for variant in coursenav stored_json sql_function plpgsql; do
-                read_run "$size" "$clients" "$variant"
+            for round in $(seq "$READ_ROUNDS"); do
+                for variant in coursenav stored_json sql_function plpgsql; do
+                    read_run "$size" "$clients" "$variant" "$round"
+                done
             done
         done
     done
 }
 
 # One reader: repeats tests/bench/reader_step.psql until the deadline and
-# turns psql's output into "phase reader started version latency_ms" rows.
+# turns its output into "phase reader started version latency_ms" rows.
 reader() { # reader PHASE N DEADLINE
     local phase="$1" n="$2" deadline="$3"
     set +o pipefail
@@ -200,11 +204,10 @@ reader() { # reader PHASE N DEADLINE
         "${PSQL[@]}" -At -v course="$(course_key "$WRITES_SIZE")" -v deadline="$deadline" \
             2>"$WORK/$phase-reader-$n.err" |
         awk -v phase="$phase" -v reader="$n" '
-            $1 == "Time:" { if (have) printf "%s\t%s\t%s\t%s\t%s\n", phase, reader, started, version, $2; have = 0; next }
-            {
-                started = substr($0, 1, index($0, "|") - 1); version = "\\N"
-                if (match($0, /"block_structure_version":"[^"]*"/)) version = substr($0, RSTART + 27, RLENGTH - 28)
-                have = 1
+            $1 == "Time:" { latency = $2 }
+            $1 == "read" {
+                version = ($3 ~ /^[0-9a-f-]+$/) ? $3 : "\\N"   # unset when the read failed or found no tree
+                printf "%s\t%s\t%s\t%s\t%s\n", phase, reader, $2, version, latency
             }' >"$WORK/$phase-reader-$n.tsv"
     local status=("${PIPESTATUS[@]}")
     [ "${status[1]}" -eq 0 ] && [ "${status[2]}" -eq 0 ]
@@ -253,7 +256,7 @@ report() {
     local targets
     targets="$(IFS=,; echo "${READ_TARGET_SIZES[*]}")"
     echo
-    echo "coursenav benchmark ($MODE run, $(nproc) cores, $(date -u +%F)); reads over $READ_SECONDS s per row,"
+    echo "coursenav benchmark ($MODE run, $(nproc) cores, $(date -u +%F)); reads: $READ_ROUNDS x $READ_SECONDS s per row,"
     echo "latencies in ms; (a) stored json, (b) SQL function, (c) recursive PL/pgSQL over the same courses."
     [ "$MODE" = smoke ] && echo "Smoke run: small sizes stand in for the targets' sizes; verdicts are indicative only."
     sql -P footer=off -c "SELECT * FROM coursenav_bench.report('{$targets}', $REBUILD_SMALL, $REBUILD_LARGE,

@@ -128,6 +128,15 @@ BEGIN
      WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id;
 END $$;
 
+-- Adds a chunk of blocks to a building rebuild; returns how many. The Rust
+-- side reads the document as text, one block at a time, so a large course
+-- never sits in memory as one whole JSON tree.
+CREATE FUNCTION coursenav.add_blocks(rebuild_id bigint, blocks jsonb)
+RETURNS integer LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN coursenav.add_blocks_from_text(rebuild_id, blocks::text);
+END $$;
+
 -- begin_rebuild, add_blocks and complete_rebuild in one call.
 CREATE FUNCTION coursenav.rebuild(course_id text, course_version text, blocks jsonb)
 RETURNS uuid LANGUAGE plpgsql AS $$

@@ -7,7 +7,11 @@ use crate::domain::keys::{block_key_of_course, CourseKey};
 use crate::domain::problem::{Problem, ProblemKind};
 use crate::domain::structure::Node;
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The fields navigation reads; everything else a block carried stays in `extra`.
 const NAVIGATION_FIELDS: [&str; 10] = [
@@ -70,27 +74,41 @@ fn field_problem(id: &str, field: &str, expected: &str) -> Problem {
     Problem::new(ProblemKind::BadShape, format!("block \"{id}\": field \"{field}\" must be {expected}"))
 }
 
-/// Parses one `add_blocks` payload. The document is taken by value so the
-/// blocks' extra fields move out of it instead of being copied.
-pub fn parse_chunk(course: &CourseKey, document: Value) -> Result<Chunk, Problem> {
-    let Value::Object(mut top) = document else {
-        return Err(shape(course, "expected a JSON object with \"root\" and \"blocks\""));
+/// The top level of a Course Blocks document, with each block left as raw
+/// JSON text until it is read on its own.
+#[derive(Deserialize)]
+struct RawDocument<'a> {
+    #[serde(borrow, default)]
+    root: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    blocks: Option<&'a RawValue>,
+}
+
+/// Parses one `add_blocks` payload from its JSON text. Blocks are read one
+/// at a time, so memory holds the text and one block's JSON tree, never a
+/// tree of the whole document (a 100,000-block course is some 40 MB of text).
+pub fn parse_chunk(course: &CourseKey, text: &str) -> Result<Chunk, Problem> {
+    let document: RawDocument<'_> = serde_json::from_str(text)
+        .map_err(|_| shape(course, "expected a JSON object with \"root\" and \"blocks\""))?;
+    let root = match document.root.map(|raw| raw.get()) {
+        None | Some("null") => None,
+        Some(raw) => match serde_json::from_str::<Value>(raw) {
+            Ok(Value::String(root)) => {
+                block_key_of_course(&root, course)?;
+                Some(root)
+            }
+            _ => return Err(shape(course, "\"root\" must be a block id")),
+        },
     };
-    let root = match top.remove("root") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(root)) => {
-            block_key_of_course(&root, course)?;
-            Some(root)
-        }
-        Some(_) => return Err(shape(course, "\"root\" must be a block id")),
-    };
-    let blocks = match top.remove("blocks") {
-        Some(Value::Object(blocks)) => blocks,
-        _ => return Err(shape(course, "\"blocks\" must be an object of blocks keyed by id")),
-    };
-    let blocks = blocks
+    let not_an_object = || shape(course, "\"blocks\" must be an object of blocks keyed by id");
+    let raw_blocks: HashMap<Cow<'_, str>, &RawValue> =
+        serde_json::from_str(document.blocks.ok_or_else(not_an_object)?.get()).map_err(|_| not_an_object())?;
+    let blocks = raw_blocks
         .into_iter()
-        .map(|(id, value)| parse_block(course, id, value))
+        .map(|(id, raw)| {
+            let value = serde_json::from_str(raw.get()).expect("a raw JSON value parses");
+            parse_block(course, id.into_owned(), value)
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Chunk { root, blocks })
 }
@@ -199,7 +217,7 @@ mod tests {
     }
 
     fn parse(doc: Value) -> Result<Chunk, Problem> {
-        parse_chunk(&course(), doc)
+        parse_chunk(&course(), &doc.to_string())
     }
 
     #[test]

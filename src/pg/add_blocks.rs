@@ -8,7 +8,7 @@ use crate::pg::errors::{raise, required, OrRaise};
 use crate::pg::settings::MAX_BLOCKS;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode};
+use pgrx::PgSqlErrorCode;
 
 struct Rebuild {
     course_id: String,
@@ -145,12 +145,13 @@ fn insert_blocks(rebuild_id: i64, course_id: &str, blocks: Vec<Block>) {
     .or_raise();
 }
 
-/// Adds a chunk of blocks (the Course Blocks shape) to a building rebuild and
-/// returns how many blocks it added. May be called many times for a large course.
+/// Adds a chunk of blocks (the Course Blocks shape, as the text of a jsonb
+/// value) to a building rebuild and returns how many blocks it added. SQL
+/// calls it through `coursenav.add_blocks(bigint, jsonb)`.
 #[pg_extern(volatile, parallel_unsafe)]
-fn add_blocks(rebuild_id: Option<i64>, blocks: Option<JsonB>) -> i32 {
+fn add_blocks_from_text(rebuild_id: Option<i64>, blocks: Option<&str>) -> i32 {
     let rebuild_id = required(rebuild_id, "rebuild_id", "add_blocks");
-    let JsonB(document) = required(blocks, "blocks", "add_blocks");
+    let document = required(blocks, "blocks", "add_blocks");
     let rebuild = lock_rebuild(rebuild_id);
     if rebuild.status != "building" {
         raise(

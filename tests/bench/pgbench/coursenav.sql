@@ -1,0 +1,2 @@
+-- coursenav: the materialised tree, by course id.
+SELECT coursenav.navigation_tree(:course);

@@ -1,0 +1,230 @@
+-- Where .ci/bench.sh records its measurements, and the one table it prints.
+-- Targets are printed as met / not met; nothing here fails a run.
+
+CREATE SCHEMA IF NOT EXISTS coursenav_bench;
+
+-- The generated Course Blocks documents, generated once and reused by every
+-- rebuild so the generator's cost is never timed.
+CREATE TABLE coursenav_bench.payloads (
+    course_id text PRIMARY KEY,
+    n_blocks  int NOT NULL,
+    doc       jsonb NOT NULL
+);
+
+-- pgbench runs, in rounds of equal length; their latencies are labelled
+-- 'read/<size>/<clients>/<variant>'.
+CREATE TABLE coursenav_bench.read_runs (
+    size int, clients int, variant text, round int, tps float8,
+    PRIMARY KEY (size, clients, variant, round)
+);
+-- Per-transaction latencies, from pgbench's logs.
+CREATE TABLE coursenav_bench.latencies (run text NOT NULL, latency_ms float8 NOT NULL);
+
+CREATE TABLE coursenav_bench.rebuild_runs (size int, run int, ms float8);
+
+-- From tests/bench/sample_memory.sh, in kB.
+CREATE TABLE coursenav_bench.memory (
+    size int, rss_anon_before_kb bigint, rss_anon_peak_kb bigint,
+    vm_rss_before_kb bigint, vm_hwm_after_kb bigint
+);
+
+-- Reads under writes: every read of every reader, the writer's commits, and
+-- the errors each side printed.
+CREATE TABLE coursenav_bench.reads (
+    phase text, reader int, started float8, version uuid, latency_ms float8
+);
+CREATE TABLE coursenav_bench.commits (version uuid, committed_at timestamptz);
+CREATE SEQUENCE coursenav_bench.load_versions;
+CREATE TABLE coursenav_bench.client_errors (phase text, side text, errors int);
+
+CREATE FUNCTION coursenav_bench.ms(value float8) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IS NULL THEN NULL
+                WHEN value < 10 THEN to_char(value, 'FM990.00')
+                ELSE to_char(value, 'FM999,999,990.0') END
+$$;
+
+CREATE FUNCTION coursenav_bench.ratio(value float8) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IS NULL THEN '?' WHEN value < 10 THEN to_char(value, 'FM990.00')
+                ELSE to_char(value, 'FM999,990') END || 'x'
+$$;
+
+CREATE FUNCTION coursenav_bench.verdict(ok boolean) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN ok THEN 'met' WHEN NOT ok THEN 'NOT MET' ELSE 'not measured' END
+$$;
+
+CREATE FUNCTION coursenav_bench.blocks_label(size int) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(size, 'FM999,999,999') || ' blocks'
+$$;
+
+-- Read path: one row per size, clients and variant; the coursenav row
+-- carries its TPS ratios to the peers and, at the targeted sizes, a verdict.
+CREATE FUNCTION coursenav_bench.read_report(target_sizes int[])
+RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
+               result text, target text, verdict text)
+LANGUAGE sql AS $$
+    WITH stats AS (
+        SELECT r.size, r.clients, r.variant, r.tps,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY l.latency_ms) AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY l.latency_ms) AS p99
+          -- Rounds are equally long, so their mean TPS is the TPS of all of them.
+          FROM (SELECT size, clients, variant, avg(tps) AS tps FROM coursenav_bench.read_runs
+                 GROUP BY size, clients, variant) r
+          JOIN coursenav_bench.latencies l ON l.run = format('read/%s/%s/%s', r.size, r.clients, r.variant)
+         GROUP BY r.size, r.clients, r.variant, r.tps
+    ),
+    ratios AS (
+        SELECT s.size, s.clients,
+               s.tps / a.tps AS vs_a, s.tps / b.tps AS vs_b, s.tps / c.tps AS vs_c
+          FROM stats s
+          JOIN stats a ON (a.size, a.clients, a.variant) = (s.size, s.clients, 'stored_json')
+          JOIN stats b ON (b.size, b.clients, b.variant) = (s.size, s.clients, 'sql_function')
+          JOIN stats c ON (c.size, c.clients, c.variant) = (s.size, s.clients, 'plpgsql')
+         WHERE s.variant = 'coursenav'
+    )
+    SELECT format('1 %s %s %s', lpad(s.size::text, 9, '0'), s.clients, v.pos),
+           'read', coursenav_bench.blocks_label(s.size) || ': ' || v.label, s.clients,
+           to_char(s.tps, 'FM999,990.0'), coursenav_bench.ms(s.p50), coursenav_bench.ms(s.p99),
+           CASE WHEN s.variant = 'coursenav' THEN
+               format('TPS %s (a), %s (b), %s (c)',
+                      coursenav_bench.ratio(x.vs_a), coursenav_bench.ratio(x.vs_b), coursenav_bench.ratio(x.vs_c))
+           END,
+           CASE WHEN s.variant = 'coursenav' AND s.size = ANY (target_sizes)
+                THEN '>= 0.9x (a), >= 20x (b) and (c)' END,
+           CASE WHEN s.variant = 'coursenav' AND s.size = ANY (target_sizes)
+                THEN coursenav_bench.verdict(x.vs_a >= 0.9 AND x.vs_b >= 20 AND x.vs_c >= 20) END
+      FROM stats s
+      JOIN (VALUES (1, 'coursenav', 'coursenav.navigation_tree'),
+                   (2, 'stored_json', '(a) stored json by key'),
+                   (3, 'sql_function', '(b) SQL jsonb_object_agg'),
+                   (4, 'plpgsql', '(c) recursive PL/pgSQL')) AS v(pos, variant, label)
+        ON v.variant = s.variant
+      LEFT JOIN ratios x ON (x.size, x.clients) = (s.size, s.clients)
+$$;
+
+-- Rebuild path: medians per size, growth between two sizes, peak memory.
+CREATE FUNCTION coursenav_bench.rebuild_report(small_size int, large_size int, growth_from int, memory_size int)
+RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
+               result text, target text, verdict text)
+LANGUAGE sql AS $$
+    WITH medians AS (
+        SELECT size, count(*) AS runs, min(ms) AS fastest, max(ms) AS slowest,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median
+          FROM coursenav_bench.rebuild_runs GROUP BY size
+    ),
+    growth AS (
+        SELECT hi.size AS hi_size, lo.size AS lo_size, hi.median / lo.median AS ratio
+          FROM medians hi, medians lo WHERE hi.size = large_size AND lo.size = growth_from
+    )
+    SELECT format('2 1 %s', lpad(m.size::text, 9, '0')), 'rebuild',
+           'coursenav.rebuild, ' || coursenav_bench.blocks_label(m.size), 1, NULL, coursenav_bench.ms(m.median), NULL,
+           format('median of %s runs (%s to %s ms)', m.runs, coursenav_bench.ms(m.fastest), coursenav_bench.ms(m.slowest)),
+           CASE m.size WHEN small_size THEN '<= 50 ms median' WHEN large_size THEN '<= 1.5 s median' END,
+           CASE m.size WHEN small_size THEN coursenav_bench.verdict(m.median <= 50)
+                       WHEN large_size THEN coursenav_bench.verdict(m.median <= 1500) END
+      FROM medians m
+    UNION ALL
+    SELECT '2 2', 'rebuild', format('growth %s / %s', coursenav_bench.blocks_label(g.hi_size), to_char(g.lo_size, 'FM999,999')),
+           NULL, NULL, NULL, NULL, format('median time x%s for x%s blocks', to_char(g.ratio, 'FM990.00'),
+                                          to_char(g.hi_size::float8 / g.lo_size, 'FM990.0')),
+           '<= 11', coursenav_bench.verdict(g.ratio <= 11)
+      FROM growth g
+    UNION ALL
+    SELECT '2 3', 'rebuild', 'peak backend memory, ' || coursenav_bench.blocks_label(m.size), 1, NULL, NULL, NULL,
+           format('private (RssAnon) +%s MB; VmHWM +%s MB incl. shared buffers touched',
+                  round((m.rss_anon_peak_kb - m.rss_anon_before_kb) / 1024.0),
+                  round((m.vm_hwm_after_kb - m.vm_rss_before_kb) / 1024.0)),
+           '<= 256 MB private growth',
+           coursenav_bench.verdict((m.rss_anon_peak_kb - m.rss_anon_before_kb) <= 256 * 1024)
+      FROM coursenav_bench.memory m WHERE m.size = memory_size
+$$;
+
+-- Reads under writes. A read is stale when a newer version than the one it
+-- saw had surely committed before the read began (its writer had already
+-- returned from the commit); a reader goes back when it sees a version
+-- older, in bump order, than one it saw before.
+CREATE FUNCTION coursenav_bench.writes_report(course_size int, readers int)
+RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
+               result text, target text, verdict text)
+LANGUAGE sql AS $$
+    WITH phases AS (
+        SELECT r.phase, count(*) AS n_reads,
+               count(*) / nullif(max(r.started) - min(r.started), 0) AS reads_per_s,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY r.latency_ms) AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY r.latency_ms) AS p99
+          FROM coursenav_bench.reads r GROUP BY r.phase
+    ),
+    bumps AS (
+        SELECT block_structure_version AS version, bump_id FROM coursenav.version_history
+    ),
+    committed AS (
+        SELECT c.committed_at, b.bump_id FROM coursenav_bench.commits c JOIN bumps b ON b.version = c.version
+    ),
+    seen AS (
+        SELECT r.*, b.bump_id,
+               lag(b.bump_id) OVER (PARTITION BY r.phase, r.reader ORDER BY r.started) AS previous_bump,
+               (SELECT max(c.bump_id) FROM committed c WHERE c.committed_at < to_timestamp(r.started)) AS newest_committed
+          FROM coursenav_bench.reads r LEFT JOIN bumps b ON b.version = r.version
+         WHERE r.phase = 'writes'
+    ),
+    checks AS (
+        SELECT count(*) FILTER (WHERE bump_id < newest_committed) AS stale_reads,
+               count(DISTINCT reader) FILTER (WHERE bump_id < newest_committed) AS stale_readers,
+               count(DISTINCT reader) FILTER (WHERE bump_id < previous_bump) AS readers_back,
+               count(*) FILTER (WHERE bump_id IS NULL) AS unknown_versions,
+               count(DISTINCT version) AS versions_seen
+          FROM seen
+    ),
+    errors AS (
+        SELECT coalesce(sum(errors) FILTER (WHERE side = 'readers'), 0) AS reader_errors,
+               coalesce(sum(errors) FILTER (WHERE side = 'writer'), 0) AS writer_errors
+          FROM coursenav_bench.client_errors WHERE phase = 'writes'
+    ),
+    idle AS (SELECT * FROM phases WHERE phase = 'idle'),
+    busy AS (SELECT * FROM phases WHERE phase = 'writes')
+    SELECT '3 1', 'reads under writes', format('%s: %s readers, no writes', coursenav_bench.blocks_label(course_size), readers),
+           readers, to_char(i.reads_per_s, 'FM999,990.0'), coursenav_bench.ms(i.p50), coursenav_bench.ms(i.p99),
+           format('%s reads', i.n_reads), NULL, NULL
+      FROM idle i
+    UNION ALL
+    SELECT '3 2', 'reads under writes', format('%s: %s readers, a rebuild commits every second', coursenav_bench.blocks_label(course_size), readers),
+           readers, to_char(w.reads_per_s, 'FM999,990.0'), coursenav_bench.ms(w.p50), coursenav_bench.ms(w.p99),
+           format('%s reads; p99 %s idle; %s commits', w.n_reads, coursenav_bench.ratio(w.p99 / i.p99),
+                  (SELECT count(*) FROM coursenav_bench.commits)),
+           'p99 <= 2x idle p99', coursenav_bench.verdict(w.p99 <= 2 * i.p99)
+      FROM busy w, idle i
+    UNION ALL
+    SELECT '3 3', 'reads under writes', 'errors (readers, writer)', NULL, NULL, NULL, NULL,
+           format('%s reader errors, %s reads without a known version, %s writer errors',
+                  e.reader_errors, c.unknown_versions, e.writer_errors),
+           '0', coursenav_bench.verdict(e.reader_errors + e.writer_errors + c.unknown_versions = 0)
+      FROM errors e, checks c
+    UNION ALL
+    SELECT '3 4', 'reads under writes', 'older version after a newer one committed', NULL, NULL, NULL, NULL,
+           format('%s stale reads by %s readers; %s readers went back; %s versions seen',
+                  c.stale_reads, c.stale_readers, c.readers_back, c.versions_seen),
+           '0 readers', coursenav_bench.verdict(c.stale_readers + c.readers_back = 0)
+      FROM checks c
+$$;
+
+-- The one table .ci/bench.sh prints.
+CREATE FUNCTION coursenav_bench.report(
+    read_target_sizes int[], rebuild_small int, rebuild_large int, growth_from int, memory_size int,
+    writes_size int, readers int)
+RETURNS TABLE (section text, workload text, clients int, tps text, "p50 ms" text, "p99 ms" text,
+               result text, target text, verdict text)
+LANGUAGE sql AS $$
+    SELECT section, workload, clients, tps, p50_ms, p99_ms, result, target, verdict FROM (
+        SELECT * FROM coursenav_bench.read_report(read_target_sizes)
+        UNION ALL
+        SELECT * FROM coursenav_bench.rebuild_report(rebuild_small, rebuild_large, growth_from, memory_size)
+        UNION ALL
+        SELECT * FROM coursenav_bench.writes_report(writes_size, readers)
+        UNION ALL
+        SELECT '4', 'catalog sync', 'not measured: catalog sync does not exist yet',
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        UNION ALL
+        SELECT '5', 'demo course', 'not measured: the Open edX Demo Course converter is not ready yet',
+               NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    ) rows
+    ORDER BY ord
+$$;
