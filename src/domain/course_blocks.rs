@@ -7,11 +7,9 @@ use crate::domain::keys::{block_key_of_course, CourseKey};
 use crate::domain::problem::{Problem, ProblemKind};
 use crate::domain::structure::Node;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// The fields navigation reads; everything else a block carried stays in `extra`.
 const NAVIGATION_FIELDS: [&str; 10] = [
@@ -74,43 +72,101 @@ fn field_problem(id: &str, field: &str, expected: &str) -> Problem {
     Problem::new(ProblemKind::BadShape, format!("block \"{id}\": field \"{field}\" must be {expected}"))
 }
 
-/// The top level of a Course Blocks document, with each block left as raw
-/// JSON text until it is read on its own.
-#[derive(Deserialize)]
-struct RawDocument<'a> {
-    #[serde(borrow, default)]
-    root: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    blocks: Option<&'a RawValue>,
+/// Parses one `add_blocks` payload from its JSON text in a single pass,
+/// one block at a time: memory holds the text and one block's JSON tree,
+/// never a tree of the whole document (a 100,000-block course is some 40 MB
+/// of text and would be five times that as a tree).
+pub fn parse_chunk(course: &CourseKey, text: &str) -> Result<Chunk, Problem> {
+    let not_a_document = |_| shape(course, "expected a JSON object with \"root\" and \"blocks\"");
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let (root, blocks) = reader
+        .deserialize_map(DocumentVisitor { course })
+        .and_then(|parsed| reader.end().map(|()| parsed))
+        .map_err(not_a_document)??;
+    let root = match root {
+        None | Some(Value::Null) => None,
+        Some(Value::String(root)) => {
+            block_key_of_course(&root, course)?;
+            Some(root)
+        }
+        Some(_) => return Err(shape(course, "\"root\" must be a block id")),
+    };
+    let blocks = blocks.ok_or_else(|| shape(course, "\"blocks\" must be an object of blocks keyed by id"))??;
+    Ok(Chunk { root, blocks })
 }
 
-/// Parses one `add_blocks` payload from its JSON text. Blocks are read one
-/// at a time, so memory holds the text and one block's JSON tree, never a
-/// tree of the whole document (a 100,000-block course is some 40 MB of text).
-pub fn parse_chunk(course: &CourseKey, text: &str) -> Result<Chunk, Problem> {
-    let document: RawDocument<'_> = serde_json::from_str(text)
-        .map_err(|_| shape(course, "expected a JSON object with \"root\" and \"blocks\""))?;
-    let root = match document.root.map(|raw| raw.get()) {
-        None | Some("null") => None,
-        Some(raw) => match serde_json::from_str::<Value>(raw) {
-            Ok(Value::String(root)) => {
-                block_key_of_course(&root, course)?;
-                Some(root)
+/// What the top level yields: the root as given, and the blocks (or the
+/// first problem found in them). A problem is a value here, not a serde
+/// error, so it keeps its kind and its message naming the block.
+type TopLevel = Result<(Option<Value>, Option<Result<Vec<Block>, Problem>>), Problem>;
+
+struct DocumentVisitor<'c> {
+    course: &'c CourseKey,
+}
+
+impl<'de> Visitor<'de> for DocumentVisitor<'_> {
+    type Value = TopLevel;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Course Blocks document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
+        let (mut root, mut blocks) = (None, None);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "root" => root = Some(map.next_value::<Value>()?),
+                "blocks" => match map.next_value_seed(BlocksSeed { course: self.course }) {
+                    Ok(parsed) => blocks = Some(parsed),
+                    Err(_) => {
+                        return Ok(Err(shape(self.course, "\"blocks\" must be an object of blocks keyed by id")))
+                    }
+                },
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
-            _ => return Err(shape(course, "\"root\" must be a block id")),
-        },
-    };
-    let not_an_object = || shape(course, "\"blocks\" must be an object of blocks keyed by id");
-    let raw_blocks: HashMap<Cow<'_, str>, &RawValue> =
-        serde_json::from_str(document.blocks.ok_or_else(not_an_object)?.get()).map_err(|_| not_an_object())?;
-    let blocks = raw_blocks
-        .into_iter()
-        .map(|(id, raw)| {
-            let value = serde_json::from_str(raw.get()).expect("a raw JSON value parses");
-            parse_block(course, id.into_owned(), value)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Chunk { root, blocks })
+        }
+        Ok(Ok((root, blocks)))
+    }
+}
+
+/// Reads the `blocks` object entry by entry, turning each into a `Block`
+/// as soon as it is read.
+struct BlocksSeed<'c> {
+    course: &'c CourseKey,
+}
+
+impl<'de> DeserializeSeed<'de> for BlocksSeed<'_> {
+    type Value = Result<Vec<Block>, Problem>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BlocksSeed<'_> {
+    type Value = Result<Vec<Block>, Problem>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of blocks keyed by id")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut blocks = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(id) = map.next_key::<String>()? {
+            let value = map.next_value::<Value>()?;
+            match parse_block(self.course, id, value) {
+                Ok(block) => blocks.push(block),
+                Err(problem) => {
+                    // The rest must still be read for the document to parse.
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    return Ok(Err(problem));
+                }
+            }
+        }
+        Ok(Ok(blocks))
+    }
 }
 
 fn parse_block(course: &CourseKey, id: String, value: Value) -> Result<Block, Problem> {
