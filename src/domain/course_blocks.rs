@@ -3,10 +3,10 @@
 //! into typed blocks, checking every field navigation relies on and naming
 //! the block at fault when one is wrong.
 
+use crate::domain::json_fields;
 use crate::domain::keys::{block_key_of_course, CourseKey};
 use crate::domain::problem::{Problem, ProblemKind};
 use crate::domain::structure::Node;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -214,28 +214,15 @@ fn parse_block(course: &CourseKey, id: String, value: Value) -> Result<Block, Pr
 }
 
 fn optional_string(id: &str, fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Problem> {
-    match fields.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(field_problem(id, name, "a string or null")),
-    }
+    json_fields::optional_string(fields, name).map_err(|expected| field_problem(id, name, &expected))
 }
 
 fn flag(id: &str, fields: &Map<String, Value>, name: &str) -> Result<bool, Problem> {
-    match fields.get(name) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(field_problem(id, name, "true, false or null")),
-    }
+    json_fields::flag(fields, name).map_err(|expected| field_problem(id, name, &expected))
 }
 
 fn optional_date(id: &str, fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Problem> {
-    let Some(text) = optional_string(id, fields, name)? else {
-        return Ok(None);
-    };
-    DateTime::parse_from_rfc3339(&text)
-        .map(|d| Some(d.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Secs, true)))
-        .map_err(|_| field_problem(id, name, &format!("an RFC 3339 date, not \"{text}\"")))
+    json_fields::optional_date(fields, name).map_err(|expected| field_problem(id, name, &expected))
 }
 
 fn children(course: &CourseKey, id: &str, fields: &Map<String, Value>) -> Result<Vec<String>, Problem> {

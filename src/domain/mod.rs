@@ -4,6 +4,7 @@ pub mod about;
 pub mod catalog_page;
 pub mod catalog_walk;
 pub mod course_blocks;
+pub mod json_fields;
 pub mod keys;
 pub mod navigation;
 pub mod overview;

@@ -8,9 +8,9 @@
 //! a publisher sends them: a publish must never undo a sync. Other unknown
 //! fields are ignored too, so a publisher may send its whole overview.
 
+use crate::domain::json_fields;
 use crate::domain::keys::CourseKey;
 use crate::domain::problem::{Problem, ProblemKind};
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
 /// The course-owned fields of one overview, ready to be written. Dates are
@@ -45,29 +45,21 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    fn wrong(&self, name: &str) -> impl Fn(json_fields::Expected) -> Problem + '_ {
+        let name = name.to_string();
+        move |expected| bad(self.course, format!("field \"{name}\" must be {expected}"))
+    }
+
     fn text(&self, name: &str) -> Result<Option<String>, Problem> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(bad(self.course, format!("field \"{name}\" must be a string or null, not {other}"))),
-        }
+        json_fields::optional_string(self.map, name).map_err(self.wrong(name))
     }
 
     fn flag(&self, name: &str) -> Result<bool, Problem> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(bad(self.course, format!("field \"{name}\" must be true, false or null, not {other}"))),
-        }
+        json_fields::flag(self.map, name).map_err(self.wrong(name))
     }
 
     fn date(&self, name: &str) -> Result<Option<String>, Problem> {
-        let Some(text) = self.text(name)? else {
-            return Ok(None);
-        };
-        DateTime::parse_from_rfc3339(&text)
-            .map(|d| Some(d.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Secs, true)))
-            .map_err(|_| bad(self.course, format!("field \"{name}\" must be an RFC 3339 date, not \"{text}\"")))
+        json_fields::optional_date(self.map, name).map_err(self.wrong(name))
     }
 }
 

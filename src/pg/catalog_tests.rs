@@ -4,14 +4,11 @@
 
 #[pgrx::pg_schema]
 mod tests {
+    use crate::pg::sql_checks::{error_of, quote};
     use pgrx::prelude::*;
     use serde_json::json;
 
     const COURSE: &str = "course-v1:OpenedX+DemoX+DemoCourse";
-
-    fn quote(text: &str) -> String {
-        format!("'{}'", text.replace('\'', "''"))
-    }
 
     fn publish(course: &str, version: &str, overview: serde_json::Value) {
         Spi::run(&format!(
@@ -40,17 +37,6 @@ mod tests {
             quote(course)
         ))
         .unwrap();
-    }
-
-    /// Runs `statement`; returns "SQLSTATE: message", or "no error".
-    fn error_of(statement: &str) -> String {
-        Spi::run(
-            "CREATE OR REPLACE FUNCTION pg_temp.error_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
-             BEGIN EXECUTE statement; RETURN 'no error';
-             EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
-        )
-        .unwrap();
-        Spi::get_one::<String>(&format!("SELECT pg_temp.error_of({})", quote(statement))).unwrap().unwrap()
     }
 
     #[pg_test]

@@ -15,3 +15,5 @@ pub mod settings;
 mod catalog_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
+#[cfg(any(test, feature = "pg_test"))]
+mod sql_checks;

@@ -3,6 +3,7 @@
 
 #[pgrx::pg_schema]
 mod tests {
+    use crate::pg::sql_checks::{assert_error, error_of, quote};
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
@@ -37,10 +38,6 @@ mod tests {
         json!({"root": root.0, "blocks": blocks})
     }
 
-    fn quote(text: &str) -> String {
-        format!("'{}'", text.replace('\'', "''"))
-    }
-
     fn rebuild(version: &str, blocks: &Value) -> Option<String> {
         Spi::get_one::<String>(&format!(
             "SELECT coursenav.rebuild({}, {}, {}::jsonb)::text",
@@ -59,25 +56,6 @@ mod tests {
 
     fn serving_version() -> Option<String> {
         Spi::get_one::<String>(&format!("SELECT coursenav.block_structure_version({})::text", quote(COURSE))).unwrap()
-    }
-
-    /// Runs `statement`; returns "SQLSTATE: message", or "no error".
-    fn error_of(statement: &str) -> String {
-        Spi::run(
-            "CREATE OR REPLACE FUNCTION pg_temp.error_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
-             BEGIN EXECUTE statement; RETURN 'no error';
-             EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE || ': ' || SQLERRM; END $$",
-        )
-        .unwrap();
-        Spi::get_one::<String>(&format!("SELECT pg_temp.error_of({})", quote(statement))).unwrap().unwrap()
-    }
-
-    fn assert_error(statement: &str, sqlstate: &str, needles: &[&str]) {
-        let error = error_of(statement);
-        assert!(error.starts_with(&format!("{sqlstate}: ")), "{statement}\n  gave {error}");
-        for needle in needles {
-            assert!(error.contains(needle), "{error} does not name {needle}");
-        }
     }
 
     fn rebuild_statement(blocks: &Value) -> String {
