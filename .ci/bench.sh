@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The coursenav benchmark: navigation reads, rebuilds and reads under writes,
-# beside their peers, in one run on a throwaway cluster. Prints one table.
+# beside their peers, catalog syncs against a local fake catalog, and the Open
+# edX Demo Course, in one run on a throwaway cluster. Prints one table.
 #
-#   bash .ci/bench.sh            full run (about 9 minutes on 2 cores); builds and installs
+#   bash .ci/bench.sh            full run (about 12 minutes on 2 cores); builds and installs
 #                                the release extension first
-#   bash .ci/bench.sh --smoke    small sizes, a few seconds per step (about a
-#                                minute); uses the extension already installed
+#   bash .ci/bench.sh --smoke    small sizes, a few seconds per step (about a minute
+#                                and a half); uses the extension already installed
 #   --install / --no-install     override whether the extension is installed first
 #
 # Targets are printed as met / NOT MET and never fail the run; any step that
-# errors does. The generator and the peers are in tests/bench/.
+# errors does. The generator, the peers and the fake catalog are in tests/bench/.
+# The Demo Course is converted from its OLX by the black-box test
+# tests/blackbox/demo_course.rs (cargo test, so it honours CARGO_TARGET_DIR);
+# without ../shared/fixtures its rows say "not measured".
 #
 # Installing replaces files other checkouts use, so the whole run holds
 # /tmp/coursenav-install.lock. A caller that already holds it sets
@@ -42,6 +46,8 @@ if [ "$MODE" = full ]; then
     SMALL_COURSES=1000 SMALL_BLOCKS=150
     READ_ROUNDS=2 READ_SECONDS=5 WRITES_SECONDS=20 WRITES_SIZE=3539
     CLIENTS=(1 2 8)
+    CATALOG_SMALL=3200 CATALOG_LARGE=100000 CATALOG_RUNS=3
+    DEMO_CLIENTS=(1 2 8) DEMO_REBUILD_RUNS=9
     [ -n "$INSTALL" ] || INSTALL=yes
 else
     READ_SIZES=(300 2000)
@@ -52,6 +58,8 @@ else
     SMALL_COURSES=10 SMALL_BLOCKS=150
     READ_ROUNDS=1 READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
     CLIENTS=(1 2 8)
+    CATALOG_SMALL=300 CATALOG_LARGE=2000 CATALOG_RUNS=3
+    DEMO_CLIENTS=(1 8) DEMO_REBUILD_RUNS=5
     [ -n "$INSTALL" ] || INSTALL=no
 fi
 
@@ -59,11 +67,17 @@ PORT="${BENCH_PORT:-54330}"
 CLUSTER="/tmp/coursenav-bench-$PORT"
 WORK="$(mktemp -d /tmp/coursenav-bench-work.XXXXXX)"
 PSQL=(psql -X -q -h "$CLUSTER" -p "$PORT" -U postgres -d postgres)
+CATALOG_PAGE_SIZE=100
+CATALOG_TOKEN=bench-token
+CATALOG_PID=""
+DEMO_COURSE=course-v1:OpenedX+DemoX+DemoCourse
+DEMO_FIXTURE="$ROOT/../shared/fixtures/openedx-demo-course-olx.tar.gz"
 export PGOPTIONS="-c client_min_messages=warning"
 
 say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
 
 cleanup() {
+    stop_catalog
     stop_cluster "$CLUSTER"
     rm -rf "$WORK"
 }
@@ -114,15 +128,20 @@ EOF
 # The "Time: 12.345 ms" lines psql prints with \timing, as numbers.
 timings() { awk '$1 == "Time:" { print $2 }'; }
 
+# timed_rebuilds COURSE RUNS: "run ms" lines, one per rebuild of the course's payload.
+timed_rebuilds() {
+    local course="$1" runs="$2" run
+    for run in $(seq "$runs"); do
+        printf '\\timing on\nSELECT coursenav.rebuild(course_id, %s, doc) FROM coursenav_bench.payloads WHERE course_id = %s;\n' \
+            "'bench-$run'" "'$course'"
+    done | sql -At | timings | nl -nln -w1
+}
+
 rebuilds() {
-    local size run course
+    local size
     for size in "${REBUILD_SIZES[@]}"; do
-        course="$(course_key "$size")"
         say "rebuilding $size blocks, $REBUILD_RUNS times"
-        for run in $(seq "$REBUILD_RUNS"); do
-            printf '\\timing on\nSELECT coursenav.rebuild(course_id, %s, doc) FROM coursenav_bench.payloads WHERE course_id = %s;\n' \
-                "'bench-$run'" "'$course'"
-        done | sql -At | timings | nl -nln -w1 |
+        timed_rebuilds "$(course_key "$size")" "$REBUILD_RUNS" |
             sql -c "\\copy coursenav_bench.rebuild_runs (run, ms) FROM pstdin"
         sql -c "UPDATE coursenav_bench.rebuild_runs SET size = $size WHERE size IS NULL"
     done
@@ -156,16 +175,16 @@ load_peers() {
     sql -c "VACUUM ANALYZE" >/dev/null
 }
 
-read_run() { # read_run SIZE CLIENTS VARIANT ROUND
-    local size="$1" clients="$2" variant="$3" round="$4" label prefix tps
-    label="read/$size/$clients/$variant"
+read_run() { # read_run WORKLOAD COURSE SIZE CLIENTS VARIANT ROUND
+    local workload="$1" course="$2" size="$3" clients="$4" variant="$5" round="$6" label prefix tps
+    label="read/$workload/$clients/$variant"
     prefix="$WORK/pgbench-${label//\//-}-$round"
     pgbench -n -M prepared -h "$CLUSTER" -p "$PORT" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
-        -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/$variant.sql" \
+        -T "$READ_SECONDS" -D course="$course" -f "$BENCH/pgbench/$variant.sql" \
         -l --log-prefix="$prefix" postgres >"$prefix.out" 2>&1 || { cat "$prefix.out" >&2; return 1; }
     tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$prefix.out")"
     [ -n "$tps" ] || { cat "$prefix.out" >&2; return 1; }
-    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ($size, $clients, '$variant', $round, $tps)"
+    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ('$workload', $size, $clients, '$variant', $round, $tps)"
     # pgbench logs "client transaction latency_us script end_s end_us" per
     # transaction. Its latency field reads 0 for some transactions here (its
     # start clock is cached), so a latency is taken as the time since the
@@ -181,17 +200,23 @@ read_run() { # read_run SIZE CLIENTS VARIANT ROUND
 
 # The variants take turns, round after round, so that the machine's drift
 # over a run falls on all of them alike.
-reads() {
-    local size clients round variant
-    for size in "${READ_SIZES[@]}"; do
-        for clients in "${CLIENTS[@]}"; do
-            say "reading $size blocks with $clients clients"
-            for round in $(seq "$READ_ROUNDS"); do
-                for variant in coursenav stored_json sql_function plpgsql; do
-                    read_run "$size" "$clients" "$variant" "$round"
-                done
+reads_of() { # reads_of WORKLOAD COURSE SIZE CLIENTS...
+    local workload="$1" course="$2" size="$3" clients round variant
+    shift 3
+    for clients in "$@"; do
+        say "reading $course ($size blocks) with $clients clients"
+        for round in $(seq "$READ_ROUNDS"); do
+            for variant in coursenav stored_json sql_function plpgsql; do
+                read_run "$workload" "$course" "$size" "$clients" "$variant" "$round"
             done
         done
+    done
+}
+
+reads() {
+    local size
+    for size in "${READ_SIZES[@]}"; do
+        reads_of "$size" "$(course_key "$size")" "$size" "${CLIENTS[@]}"
     done
 }
 
@@ -252,6 +277,104 @@ reads_under_writes() {
     writes_phase writes
 }
 
+# The fake catalog lists SIZE runs under keys of their own, so each size
+# matches only its own overviews.
+catalog_key_format() { echo "course-v1:BenchCatalog+S$1C{i}+2030"; }
+
+# start_catalog SIZE LABEL: a fake catalog whose marketing URLs carry LABEL,
+# so a sync after one with another label really updates every overview.
+start_catalog() {
+    local size="$1" label="$2" tries
+    rm -f "$WORK/catalog.port"
+    python3 "$BENCH/fake_catalog.py" --runs "$size" --label "$label" --token "$CATALOG_TOKEN" \
+        --key-format "$(catalog_key_format "$size")" --port-file "$WORK/catalog.port" >"$WORK/catalog.log" 2>&1 &
+    CATALOG_PID=$!
+    for tries in $(seq 600); do
+        [ -s "$WORK/catalog.port" ] && return 0
+        kill -0 "$CATALOG_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    say "the fake catalog did not start"; cat "$WORK/catalog.log" >&2
+    return 1
+}
+
+stop_catalog() {
+    [ -n "$CATALOG_PID" ] || return 0
+    kill "$CATALOG_PID" 2>/dev/null || true
+    wait "$CATALOG_PID" 2>/dev/null || true
+    CATALOG_PID=""
+}
+
+# One timed sync, in a session of its own as a scheduled job would run it;
+# fails the run unless every page was read and every overview updated.
+catalog_run() { # catalog_run SIZE RUN
+    local size="$1" run="$2" ms
+    start_catalog "$size" "run$run"
+    ms="$(sql -At <<EOF | timings
+SET coursenav.catalog_api_url = 'http://127.0.0.1:$(cat "$WORK/catalog.port")';
+SET coursenav.catalog_page_size = $CATALOG_PAGE_SIZE;
+\timing on
+INSERT INTO coursenav_bench.catalog_runs (size, run, page_size, status, pages, updated)
+SELECT $size, $run, $CATALOG_PAGE_SIZE, status, pages_fetched, updated FROM coursenav.catalog_sync();
+EOF
+)"
+    stop_catalog
+    [ -n "$ms" ] || { say "no timing for the catalog sync of $size runs"; return 1; }
+    sql -c "UPDATE coursenav_bench.catalog_runs SET ms = $ms WHERE (size, run) = ($size, $run)" \
+        -c "SELECT coursenav_bench.check_catalog_run($size, $run)" >/dev/null
+}
+
+catalog_syncs() {
+    local size run
+    sql -c "SELECT coursenav.set_catalog_token('$CATALOG_TOKEN')" >/dev/null
+    for size in "$CATALOG_SMALL" "$CATALOG_LARGE"; do
+        say "creating $size overviews, then syncing $size course runs $CATALOG_RUNS times"
+        sql -c "INSERT INTO coursenav.course_overviews (course_id, org, number, run)
+                SELECT format('course-v1:BenchCatalog+S%sC%s+2030', $size, i), 'BenchCatalog',
+                       format('S%sC%s', $size, i), '2030'
+                  FROM generate_series(0, $size - 1) i" -c "VACUUM ANALYZE coursenav.course_overviews" >/dev/null
+        for run in $(seq "$CATALOG_RUNS"); do catalog_run "$size" "$run"; done
+    done
+}
+
+# The Demo Course document from the converter the black-box tests check, or
+# nothing when the fixture is absent (then its rows say "not measured").
+demo_document() {
+    local json="$WORK/demo-course.json"
+    if [ ! -f "$DEMO_FIXTURE" ]; then
+        say "the Demo Course fixture $DEMO_FIXTURE is absent: not measured"
+        return 0
+    fi
+    say "converting the Demo Course with tests/blackbox/demo_course.rs"
+    (cd "$ROOT" && COURSENAV_DEMO_COURSE_JSON="$json" cargo test --features blackbox --test blackbox \
+        demo_course::the_demo_course_navigation_has_its_olx_outline -- --exact) >"$WORK/demo-test.log" 2>&1 ||
+        { cat "$WORK/demo-test.log" >&2; return 1; }
+    [ -s "$json" ] || { cat "$WORK/demo-test.log" >&2; say "the Demo Course test wrote no document"; return 1; }
+}
+
+# Rebuild and read the Demo Course as the synthetic ones, beside the same peers.
+demo_course() {
+    local json="$WORK/demo-course.json" size
+    if [ ! -s "$json" ]; then
+        sql -c "INSERT INTO coursenav_bench.demo_course VALUES (NULL, NULL, false)"
+        return 0
+    fi
+    sql >/dev/null <<EOF
+\set doc \`cat "$json"\`
+INSERT INTO coursenav_bench.payloads
+SELECT '$DEMO_COURSE', count(*), :'doc'::jsonb FROM jsonb_object_keys((:'doc'::jsonb)->'blocks');
+INSERT INTO coursenav_bench.demo_course SELECT course_id, n_blocks, true FROM coursenav_bench.payloads
+ WHERE course_id = '$DEMO_COURSE';
+EOF
+    size="$(sql -At -c "SELECT n_blocks FROM coursenav_bench.demo_course")"
+    say "rebuilding the Demo Course ($size blocks), $DEMO_REBUILD_RUNS times"
+    timed_rebuilds "$DEMO_COURSE" "$DEMO_REBUILD_RUNS" |
+        sql -c "\\copy coursenav_bench.demo_rebuild_runs (run, ms) FROM pstdin"
+    sql -c "SELECT coursenav_bench.load_peers(course_id, doc) FROM coursenav_bench.payloads WHERE course_id = '$DEMO_COURSE'" \
+        -c "SELECT coursenav_bench.check_peers('$DEMO_COURSE')" -c "VACUUM ANALYZE" >/dev/null
+    reads_of demo "$DEMO_COURSE" "$size" "${DEMO_CLIENTS[@]}"
+}
+
 report() {
     local targets
     targets="$(IFS=,; echo "${READ_TARGET_SIZES[*]}")"
@@ -260,20 +383,24 @@ report() {
     echo "latencies in ms; (a) stored json, (b) SQL function, (c) recursive PL/pgSQL over the same courses."
     [ "$MODE" = smoke ] && echo "Smoke run: small sizes stand in for the targets' sizes; verdicts are indicative only."
     sql -P footer=off -c "SELECT * FROM coursenav_bench.report('{$targets}', $REBUILD_SMALL, $REBUILD_LARGE,
-                                                              $GROWTH_FROM, $MEMORY_SIZE, $WRITES_SIZE, $READERS)"
+                                                              $GROWTH_FROM, $MEMORY_SIZE, $WRITES_SIZE, $READERS,
+                                                              $CATALOG_SMALL, $CATALOG_LARGE)"
 }
 
 main() {
     trap cleanup EXIT
     SECONDS=0
     install
+    demo_document
     start
     setup
     rebuilds
     load_peers
     reads
+    demo_course
     memory
     reads_under_writes
+    catalog_syncs
     report
     say "done in ${SECONDS}s"
 }

@@ -12,15 +12,41 @@ CREATE TABLE coursenav_bench.payloads (
 );
 
 -- pgbench runs, in rounds of equal length; their latencies are labelled
--- 'read/<size>/<clients>/<variant>'.
+-- 'read/<workload>/<clients>/<variant>'. The workload is the synthetic
+-- course's size, or 'demo' for the Open edX Demo Course.
 CREATE TABLE coursenav_bench.read_runs (
-    size int, clients int, variant text, round int, tps float8,
-    PRIMARY KEY (size, clients, variant, round)
+    workload text, size int, clients int, variant text, round int, tps float8,
+    PRIMARY KEY (workload, clients, variant, round)
 );
 -- Per-transaction latencies, from pgbench's logs.
 CREATE TABLE coursenav_bench.latencies (run text NOT NULL, latency_ms float8 NOT NULL);
 
 CREATE TABLE coursenav_bench.rebuild_runs (size int, run int, ms float8);
+-- Rebuilds of the Open edX Demo Course, kept apart from the synthetic sizes.
+CREATE TABLE coursenav_bench.demo_rebuild_runs (run int, ms float8);
+-- Whether tests/blackbox/demo_course.rs could convert the Demo Course here
+-- (its fixture lives outside the repository).
+CREATE TABLE coursenav_bench.demo_course (course_id text, n_blocks int, fixture_present boolean NOT NULL);
+
+-- Catalog syncs against tests/bench/fake_catalog.py, one row per run.
+CREATE TABLE coursenav_bench.catalog_runs (
+    size int, run int, page_size int, status text, pages int, updated bigint, ms float8,
+    PRIMARY KEY (size, run)
+);
+
+-- A sync that did not read every page or update every overview failed as a
+-- step of the benchmark, whatever its time.
+CREATE FUNCTION coursenav_bench.check_catalog_run(size int, run int)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    r coursenav_bench.catalog_runs;
+BEGIN
+    SELECT * INTO r FROM coursenav_bench.catalog_runs c WHERE (c.size, c.run) = (check_catalog_run.size, check_catalog_run.run);
+    IF r.status IS DISTINCT FROM 'ok' OR r.updated IS DISTINCT FROM size::bigint THEN
+        RAISE EXCEPTION 'catalog sync of % runs (run %): status %, % overviews updated, error: %', size, run,
+            r.status, r.updated, (SELECT error FROM coursenav.catalog_sync_runs ORDER BY run_id DESC LIMIT 1);
+    END IF;
+END $$;
 
 -- From tests/bench/sample_memory.sh, in kB.
 CREATE TABLE coursenav_bench.memory (
@@ -56,49 +82,54 @@ CREATE FUNCTION coursenav_bench.blocks_label(size int) RETURNS text LANGUAGE sql
     SELECT to_char(size, 'FM999,999,999') || ' blocks'
 $$;
 
--- Read path: one row per size, clients and variant; the coursenav row
+-- Read path: one row per workload, clients and variant; the coursenav row
 -- carries its TPS ratios to the peers and, at the targeted sizes, a verdict.
+-- The Demo Course's rows go to its own section.
 CREATE FUNCTION coursenav_bench.read_report(target_sizes int[])
 RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
                result text, target text, verdict text)
 LANGUAGE sql AS $$
     WITH stats AS (
-        SELECT r.size, r.clients, r.variant, r.tps,
+        SELECT r.workload, r.size, r.clients, r.variant, r.tps,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY l.latency_ms) AS p50,
                percentile_cont(0.99) WITHIN GROUP (ORDER BY l.latency_ms) AS p99
           -- Rounds are equally long, so their mean TPS is the TPS of all of them.
-          FROM (SELECT size, clients, variant, avg(tps) AS tps FROM coursenav_bench.read_runs
-                 GROUP BY size, clients, variant) r
-          JOIN coursenav_bench.latencies l ON l.run = format('read/%s/%s/%s', r.size, r.clients, r.variant)
-         GROUP BY r.size, r.clients, r.variant, r.tps
+          FROM (SELECT workload, size, clients, variant, avg(tps) AS tps FROM coursenav_bench.read_runs
+                 GROUP BY workload, size, clients, variant) r
+          JOIN coursenav_bench.latencies l ON l.run = format('read/%s/%s/%s', r.workload, r.clients, r.variant)
+         GROUP BY r.workload, r.size, r.clients, r.variant, r.tps
     ),
     ratios AS (
-        SELECT s.size, s.clients,
+        SELECT s.workload, s.clients,
                s.tps / a.tps AS vs_a, s.tps / b.tps AS vs_b, s.tps / c.tps AS vs_c
           FROM stats s
-          JOIN stats a ON (a.size, a.clients, a.variant) = (s.size, s.clients, 'stored_json')
-          JOIN stats b ON (b.size, b.clients, b.variant) = (s.size, s.clients, 'sql_function')
-          JOIN stats c ON (c.size, c.clients, c.variant) = (s.size, s.clients, 'plpgsql')
+          JOIN stats a ON (a.workload, a.clients, a.variant) = (s.workload, s.clients, 'stored_json')
+          JOIN stats b ON (b.workload, b.clients, b.variant) = (s.workload, s.clients, 'sql_function')
+          JOIN stats c ON (c.workload, c.clients, c.variant) = (s.workload, s.clients, 'plpgsql')
          WHERE s.variant = 'coursenav'
     )
-    SELECT format('1 %s %s %s', lpad(s.size::text, 9, '0'), s.clients, v.pos),
-           'read', coursenav_bench.blocks_label(s.size) || ': ' || v.label, s.clients,
+    SELECT CASE WHEN demo THEN format('5 1 %s %s', s.clients, v.pos)
+                ELSE format('1 %s %s %s', lpad(s.size::text, 9, '0'), s.clients, v.pos) END,
+           CASE WHEN demo THEN 'demo course' ELSE 'read' END,
+           CASE WHEN demo THEN 'Demo Course, ' ELSE '' END || coursenav_bench.blocks_label(s.size) || ': ' || v.label,
+           s.clients,
            to_char(s.tps, 'FM999,990.0'), coursenav_bench.ms(s.p50), coursenav_bench.ms(s.p99),
            CASE WHEN s.variant = 'coursenav' THEN
                format('TPS %s (a), %s (b), %s (c)',
                       coursenav_bench.ratio(x.vs_a), coursenav_bench.ratio(x.vs_b), coursenav_bench.ratio(x.vs_c))
            END,
-           CASE WHEN s.variant = 'coursenav' AND s.size = ANY (target_sizes)
+           CASE WHEN s.variant = 'coursenav' AND NOT demo AND s.size = ANY (target_sizes)
                 THEN '>= 0.9x (a), >= 20x (b) and (c)' END,
-           CASE WHEN s.variant = 'coursenav' AND s.size = ANY (target_sizes)
+           CASE WHEN s.variant = 'coursenav' AND NOT demo AND s.size = ANY (target_sizes)
                 THEN coursenav_bench.verdict(x.vs_a >= 0.9 AND x.vs_b >= 20 AND x.vs_c >= 20) END
       FROM stats s
+      CROSS JOIN LATERAL (SELECT s.workload = 'demo' AS demo) d
       JOIN (VALUES (1, 'coursenav', 'coursenav.navigation_tree'),
                    (2, 'stored_json', '(a) stored json by key'),
                    (3, 'sql_function', '(b) SQL jsonb_object_agg'),
                    (4, 'plpgsql', '(c) recursive PL/pgSQL')) AS v(pos, variant, label)
         ON v.variant = s.variant
-      LEFT JOIN ratios x ON (x.size, x.clients) = (s.size, s.clients)
+      LEFT JOIN ratios x ON (x.workload, x.clients) = (s.workload, s.clients)
 $$;
 
 -- Rebuild path: medians per size, growth between two sizes, peak memory.
@@ -206,10 +237,54 @@ LANGUAGE sql AS $$
       FROM checks c
 $$;
 
+-- Catalog sync: median time per catalog size, with what each run did.
+CREATE FUNCTION coursenav_bench.catalog_report(small_size int, large_size int)
+RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
+               result text, target text, verdict text)
+LANGUAGE sql AS $$
+    WITH runs AS (
+        SELECT size, page_size, count(*) AS runs, min(ms) AS fastest, max(ms) AS slowest,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median,
+               string_agg(DISTINCT status, ', ') AS statuses,
+               min(pages) AS min_pages, max(pages) AS max_pages, min(updated) AS min_updated, max(updated) AS max_updated
+          FROM coursenav_bench.catalog_runs GROUP BY size, page_size
+    )
+    SELECT format('4 %s', lpad(r.size::text, 9, '0')), 'catalog sync',
+           format('catalog_sync, %s course runs, page size %s', to_char(r.size, 'FM999,999,999'), r.page_size),
+           1, NULL, coursenav_bench.ms(r.median), NULL,
+           format('median of %s runs (%s to %s ms); status %s; %s pages; %s overviews updated', r.runs,
+                  coursenav_bench.ms(r.fastest), coursenav_bench.ms(r.slowest), r.statuses,
+                  CASE WHEN r.min_pages = r.max_pages THEN r.min_pages::text ELSE r.min_pages || ' to ' || r.max_pages END,
+                  CASE WHEN r.min_updated = r.max_updated THEN r.min_updated::text
+                       ELSE r.min_updated || ' to ' || r.max_updated END),
+           CASE r.size WHEN small_size THEN '<= 1 s median' WHEN large_size THEN '<= 20 s median' END,
+           CASE r.size WHEN small_size THEN coursenav_bench.verdict(r.median <= 1000)
+                       WHEN large_size THEN coursenav_bench.verdict(r.median <= 20000) END
+      FROM runs r
+$$;
+
+-- The Demo Course's rebuild; its reads come from read_report.
+CREATE FUNCTION coursenav_bench.demo_report()
+RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
+               result text, target text, verdict text)
+LANGUAGE sql AS $$
+    SELECT '5 2', 'demo course', format('coursenav.rebuild, Demo Course, %s', coursenav_bench.blocks_label(d.n_blocks)),
+           1, NULL, coursenav_bench.ms(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.ms)), NULL,
+           format('median of %s runs (%s to %s ms)', count(*), coursenav_bench.ms(min(r.ms)), coursenav_bench.ms(max(r.ms))),
+           NULL, NULL
+      FROM coursenav_bench.demo_course d, coursenav_bench.demo_rebuild_runs r
+     WHERE d.fixture_present
+     GROUP BY d.n_blocks
+    UNION ALL
+    SELECT '5', 'demo course', 'not measured: Demo Course fixture absent (../shared/fixtures)',
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM coursenav_bench.demo_course d WHERE NOT d.fixture_present
+$$;
+
 -- The one table .ci/bench.sh prints.
 CREATE FUNCTION coursenav_bench.report(
     read_target_sizes int[], rebuild_small int, rebuild_large int, growth_from int, memory_size int,
-    writes_size int, readers int)
+    writes_size int, readers int, catalog_small int, catalog_large int)
 RETURNS TABLE (section text, workload text, clients int, tps text, "p50 ms" text, "p99 ms" text,
                result text, target text, verdict text)
 LANGUAGE sql AS $$
@@ -220,11 +295,9 @@ LANGUAGE sql AS $$
         UNION ALL
         SELECT * FROM coursenav_bench.writes_report(writes_size, readers)
         UNION ALL
-        SELECT '4', 'catalog sync', 'not measured: catalog sync does not exist yet',
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        SELECT * FROM coursenav_bench.catalog_report(catalog_small, catalog_large)
         UNION ALL
-        SELECT '5', 'demo course', 'not measured: the Open edX Demo Course converter is not ready yet',
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL
+        SELECT * FROM coursenav_bench.demo_report()
     ) rows
     ORDER BY ord
 $$;
