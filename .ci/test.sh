@@ -7,19 +7,26 @@ hold_install_lock "$@"
 bash "$ROOT/.ci/setup.sh"
 cd "$ROOT"
 
-echo "== unit tests and #[pg_test]s"
+# Every test runner's output is kept, to sum its counts at the end.
+results=$(mktemp /tmp/cn-results.XXXXXX)
 pgtest_dir=$(mktemp -d /tmp/cn-pgtest.XXXXXX)
-trap 'rm -rf "$pgtest_dir"' EXIT
+trap 'rm -rf "$pgtest_dir" "$results"' EXIT
+
+echo "== unit tests and #[pg_test]s"
 if [ "$(id -u)" -eq 0 ]; then
     chown postgres "$pgtest_dir"
-    cargo pgrx test pg15 --runas postgres --pgdata "$pgtest_dir/data"
+    cargo pgrx test pg15 --runas postgres --pgdata "$pgtest_dir/data" 2>&1 | tee -a "$results"
 else
-    cargo pgrx test pg15
+    cargo pgrx test pg15 2>&1 | tee -a "$results"
 fi
 
 echo "== black-box tests"
 install_extension
-cargo test --features blackbox --test blackbox -- --test-threads=3
+cargo test --features blackbox --test blackbox -- --test-threads=3 2>&1 | tee -a "$results"
 
 echo "== benchmark smoke run (figures printed, never asserted)"
 bash "$ROOT/.ci/bench.sh" --smoke
+
+# One closing line for all the runners above (the benchmark asserts nothing).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$results"
