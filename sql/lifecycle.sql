@@ -11,8 +11,10 @@ BEGIN
     END IF;
 END $$;
 
--- The rebuild row, locked, or an error naming the rebuild when there is none.
-CREATE FUNCTION coursenav.lock_rebuild(p_rebuild_id bigint)
+-- The rebuild row, locked, or an error naming the rebuild when there is
+-- none or when it is no longer building (`action` completes the message:
+-- "only a building rebuild can <action>").
+CREATE FUNCTION coursenav.lock_building_rebuild(p_rebuild_id bigint, action text)
 RETURNS coursenav.block_structures LANGUAGE plpgsql AS $$
 DECLARE
     found_row coursenav.block_structures;
@@ -22,6 +24,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'coursenav: rebuild % does not exist', p_rebuild_id
             USING ERRCODE = 'undefined_object';
+    END IF;
+    IF found_row.status <> 'building' THEN
+        RAISE EXCEPTION 'coursenav: rebuild % of course "%" is already %; only a building rebuild can %',
+            found_row.rebuild_id, found_row.course_id, found_row.status, action
+            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     RETURN found_row;
 END $$;
@@ -90,12 +97,7 @@ DECLARE
     final_status text;
 BEGIN
     PERFORM coursenav.require(rebuild_id, 'rebuild_id', 'complete_rebuild');
-    target := coursenav.lock_rebuild(rebuild_id);
-    IF target.status <> 'building' THEN
-        RAISE EXCEPTION 'coursenav: rebuild % of course "%" is already %; only a building rebuild can be completed',
-            target.rebuild_id, target.course_id, target.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    target := coursenav.lock_building_rebuild(rebuild_id, 'be completed');
     UPDATE coursenav.block_structures s SET status = 'complete'
      WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id
     RETURNING s.status INTO final_status;
@@ -117,12 +119,7 @@ DECLARE
 BEGIN
     PERFORM coursenav.require(rebuild_id, 'rebuild_id', 'fail_rebuild');
     PERFORM coursenav.require(error, 'error', 'fail_rebuild');
-    target := coursenav.lock_rebuild(rebuild_id);
-    IF target.status <> 'building' THEN
-        RAISE EXCEPTION 'coursenav: rebuild % of course "%" is already %; only a building rebuild can fail',
-            target.rebuild_id, target.course_id, target.status
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
+    target := coursenav.lock_building_rebuild(rebuild_id, 'fail');
     UPDATE coursenav.block_structures s
        SET status = 'failed', error = fail_rebuild.error, completed_at = clock_timestamp()
      WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id;
