@@ -125,24 +125,23 @@ BEGIN
      WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id;
 END $$;
 
--- Adds a chunk of blocks to a building rebuild; returns how many. The Rust
--- side reads the document as text, one block at a time, so a large course
--- never sits in memory as one whole JSON tree.
-CREATE FUNCTION coursenav.add_blocks(rebuild_id bigint, blocks jsonb)
-RETURNS integer LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN coursenav.add_blocks_from_text(rebuild_id, blocks::text);
-END $$;
-
 -- begin_rebuild, add_blocks and complete_rebuild in one call.
+--
+-- blocks is only ever used in assignments, never in PERFORM or another
+-- statement PL/pgSQL plans with its value folded in: such a plan holds a
+-- detoasted copy of the whole document (tens of MB for a large course).
 CREATE FUNCTION coursenav.rebuild(course_id text, course_version text, blocks jsonb)
 RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE
     new_id bigint;
+    added integer;
 BEGIN
-    PERFORM coursenav.require(blocks, 'blocks', 'rebuild');
+    IF blocks IS NULL THEN
+        RAISE EXCEPTION 'coursenav.rebuild: argument blocks must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
     new_id := coursenav.begin_rebuild(course_id, course_version);
-    PERFORM coursenav.add_blocks(new_id, blocks);
+    added := coursenav.add_blocks(new_id, blocks);
     RETURN coursenav.complete_rebuild(new_id);
 END $$;
 
@@ -165,7 +164,7 @@ BEGIN
     DELETE FROM coursenav.course_versions v WHERE v.course_id = delete_course.course_id;
     GET DIAGNOSTICS found_rows = ROW_COUNT;
     known := known OR found_rows > 0;
-    DELETE FROM coursenav.blocks b WHERE b.course_id = delete_course.course_id;
+    DELETE FROM coursenav.block_chunks c WHERE c.course_id = delete_course.course_id;
     DELETE FROM coursenav.block_structures s WHERE s.course_id = delete_course.course_id;
     DELETE FROM coursenav.publish_log p WHERE p.course_id = delete_course.course_id;
     GET DIAGNOSTICS found_rows = ROW_COUNT;
@@ -182,19 +181,19 @@ BEGIN
     RETURN known;
 END $$;
 
--- Drops the blocks of old structures, keeping the newest
+-- Drops the blocks (chunks) of old structures, keeping the newest
 -- coursenav.keep_structures finished ones and the one now serving (as Open
 -- edX keeps five). The structure rows stay as history.
 CREATE FUNCTION coursenav.prune_structures(course_id text, serving bigint)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM coursenav.blocks b
+    DELETE FROM coursenav.block_chunks c
      USING (SELECT s.rebuild_id FROM coursenav.block_structures s
              WHERE s.course_id = prune_structures.course_id
                AND s.status <> 'building' AND s.rebuild_id <> serving
              ORDER BY s.rebuild_id DESC
             OFFSET greatest(coalesce(current_setting('coursenav.keep_structures', true), '5')::int - 1, 0)) old
-     WHERE b.course_id = prune_structures.course_id AND b.rebuild_id = old.rebuild_id;
+     WHERE c.course_id = prune_structures.course_id AND c.rebuild_id = old.rebuild_id;
 END $$;
 
 -- The heart of coursenav. In the transaction that completes a rebuild:
@@ -223,7 +222,7 @@ BEGIN
     END IF;
 
     tree := coursenav.build_navigation(NEW.course_id, NEW.rebuild_id, NEW.root_key,
-                                       NEW.course_version, new_version::text)::json;
+                                       NEW.course_version, new_version::text);
 
     UPDATE coursenav.course_versions v
        SET block_structure_version = new_version,

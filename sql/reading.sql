@@ -81,3 +81,28 @@ SELECT h.course_id,
   JOIN coursenav.course_versions v ON v.course_id = h.course_id;
 COMMENT ON VIEW coursenav.structure_versions IS
     'Every block_structure_version bump, with the rebuild behind it and whether it is serving now.';
+
+-- Every block of every stored structure, a row each, read out of the chunks
+-- add_blocks stored: navigation fields as columns, everything else the block
+-- carried in "fields". For DBAs; the rebuild path never reads this view.
+CREATE VIEW coursenav.blocks AS
+SELECT c.course_id,
+       c.rebuild_id,
+       b.key AS usage_key,
+       b.value ->> 'type' AS block_type,
+       b.value ->> 'display_name' AS display_name,
+       CASE WHEN jsonb_typeof(b.value -> 'children') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(b.value -> 'children'))
+            ELSE '{}' END AS children,
+       coalesce((b.value ->> 'graded')::boolean, false) AS graded,
+       b.value ->> 'format' AS format,
+       (b.value ->> 'start')::timestamptz AS start,
+       (b.value ->> 'due')::timestamptz AS due,
+       coalesce((b.value ->> 'visible_to_staff_only')::boolean, false) AS visible_to_staff_only,
+       coalesce((b.value ->> 'hide_from_toc')::boolean, false) AS hide_from_toc,
+       nullif(b.value - ARRAY['id', 'type', 'display_name', 'children', 'graded', 'format', 'start', 'due',
+                              'visible_to_staff_only', 'hide_from_toc'], '{}') AS fields
+  FROM coursenav.block_chunks c,
+       jsonb_each(c.document -> 'blocks') AS b;
+COMMENT ON VIEW coursenav.blocks IS
+    'Every block of every stored structure, one row each, children in authored order.';

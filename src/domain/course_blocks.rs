@@ -7,11 +7,12 @@ use crate::domain::json_fields;
 use crate::domain::keys::{block_key_of_course, CourseKey};
 use crate::domain::problem::{Problem, ProblemKind};
 use crate::domain::structure::Node;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 use std::borrow::Cow;
 
-/// The fields navigation reads; everything else a block carried stays in `extra`.
+/// The fields navigation reads; everything else a block carried is left in
+/// the stored document.
 const NAVIGATION_FIELDS: [&str; 10] = [
     "id",
     "type",
@@ -39,8 +40,6 @@ pub struct Block {
     pub due: Option<String>,
     pub visible_to_staff_only: bool,
     pub hide_from_toc: bool,
-    /// The block's other fields, kept as they came.
-    pub extra: Map<String, Value>,
 }
 
 impl Node for Block {
@@ -72,17 +71,25 @@ fn field_problem(id: &str, field: &str, expected: &str) -> Problem {
     Problem::new(ProblemKind::BadShape, format!("block \"{id}\": field \"{field}\" must be {expected}"))
 }
 
-/// Parses one `add_blocks` payload from its JSON text in a single pass,
-/// one block at a time: memory holds the text and one block's JSON tree,
-/// never a tree of the whole document (a 100,000-block course is some 40 MB
-/// of text and would be five times that as a tree).
+/// Parses one `add_blocks` payload from its JSON text (see `read_chunk`).
 pub fn parse_chunk(course: &CourseKey, text: &str) -> Result<Chunk, Problem> {
-    let not_a_document = |_| shape(course, "expected a JSON object with \"root\" and \"blocks\"");
     let mut reader = serde_json::Deserializer::from_str(text);
-    let (root, blocks) = reader
-        .deserialize_map(DocumentVisitor { course })
-        .and_then(|parsed| reader.end().map(|()| parsed))
-        .map_err(not_a_document)??;
+    let chunk = read_chunk(course, &mut reader)?;
+    reader.end().map_err(|_| not_a_document(course))?;
+    Ok(chunk)
+}
+
+fn not_a_document(course: &CourseKey) -> Problem {
+    shape(course, "expected a JSON object with \"root\" and \"blocks\"")
+}
+
+/// Reads one `add_blocks` payload from any serde source of JSON (text in
+/// tests, the binary `jsonb` form in the database) in a single pass, one
+/// block at a time: memory holds one block's JSON tree at a time, never a
+/// tree of the whole document (a 100,000-block course is some 40 MB of text
+/// and would be five times that as a tree).
+pub fn read_chunk<'de, D: Deserializer<'de>>(course: &CourseKey, source: D) -> Result<Chunk, Problem> {
+    let (root, blocks) = source.deserialize_map(DocumentVisitor { course }).map_err(|_| not_a_document(course))??;
     let root = match root {
         None | Some(Value::Null) => None,
         Some(Value::String(root)) => {
@@ -155,8 +162,8 @@ impl<'de> Visitor<'de> for BlocksSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut blocks = Vec::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(id) = map.next_key::<String>()? {
-            let value = map.next_value::<Value>()?;
-            match parse_block(self.course, id, value) {
+            let fields = map.next_value_seed(FieldsSeed)?;
+            match parse_block(self.course, id, fields) {
                 Ok(block) => blocks.push(block),
                 Err(problem) => {
                     // The rest must still be read for the document to parse.
@@ -169,14 +176,86 @@ impl<'de> Visitor<'de> for BlocksSeed<'_> {
     }
 }
 
-fn parse_block(course: &CourseKey, id: String, value: Value) -> Result<Block, Problem> {
-    let key_type = block_key_of_course(&id, course)?.block_type.to_string();
-    let Value::Object(mut fields) = value else {
+/// Where a navigation field is kept in `Fields`.
+fn field_slot(name: &str) -> Option<usize> {
+    NAVIGATION_FIELDS.iter().position(|known| *known == name)
+}
+
+/// The navigation fields of one block, by their place in
+/// `NAVIGATION_FIELDS`; None when the block is not a JSON object.
+type Fields = Option<[Option<Value>; NAVIGATION_FIELDS.len()]>;
+
+/// Reads one block's object, keeping only the fields navigation reads (the
+/// rest stay in the stored document): no map of the whole block is built.
+struct FieldsSeed;
+
+impl<'de> DeserializeSeed<'de> for FieldsSeed {
+    type Value = Fields;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Fields, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldsSeed {
+    type Value = Fields;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a block")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut fields: [Option<Value>; NAVIGATION_FIELDS.len()] = Default::default();
+        while let Some(name) = map.next_key::<Cow<'de, str>>()? {
+            match field_slot(&name) {
+                Some(slot) => fields[slot] = Some(map.next_value::<Value>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(fields))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Fields, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Fields, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Fields, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Fields, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Fields, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Fields, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Fields, E> {
+        Ok(None)
+    }
+}
+
+fn parse_block(course: &CourseKey, id: String, fields: Fields) -> Result<Block, Problem> {
+    let key_type = block_key_of_course(&id, course)?.block_type;
+    let Some(mut fields) = fields else {
         return Err(Problem::new(ProblemKind::BadShape, format!("block \"{id}\": expected an object")));
     };
-    match fields.get("id") {
+    let mut field = |name: &str| fields[field_slot(name).expect("a navigation field")].take();
+    match field("id") {
         None => {}
-        Some(Value::String(inner)) if *inner == id => {}
+        Some(Value::String(inner)) if inner == id => {}
         Some(other) => {
             return Err(Problem::new(
                 ProblemKind::BadShape,
@@ -184,8 +263,8 @@ fn parse_block(course: &CourseKey, id: String, value: Value) -> Result<Block, Pr
             ))
         }
     }
-    let block_type = match fields.get("type") {
-        Some(Value::String(t)) if *t == key_type => t.clone(),
+    let block_type = match field("type") {
+        Some(Value::String(t)) if t == key_type => t,
         Some(Value::String(t)) => {
             return Err(Problem::new(
                 ProblemKind::BadShape,
@@ -194,50 +273,43 @@ fn parse_block(course: &CourseKey, id: String, value: Value) -> Result<Block, Pr
         }
         _ => return Err(field_problem(&id, "type", "a string")),
     };
-    let block = Block {
-        display_name: optional_string(&id, &fields, "display_name")?,
-        children: children(course, &id, &fields)?,
-        graded: flag(&id, &fields, "graded")?,
-        format: optional_string(&id, &fields, "format")?,
-        start: optional_date(&id, &fields, "start")?,
-        due: optional_date(&id, &fields, "due")?,
-        visible_to_staff_only: flag(&id, &fields, "visible_to_staff_only")?,
-        hide_from_toc: flag(&id, &fields, "hide_from_toc")?,
-        block_type,
+    let name_at_fault = id.as_str();
+    let wrong = |name: &'static str| move |expected: json_fields::Expected| field_problem(name_at_fault, name, &expected);
+    let display_name = json_fields::optional_string(field("display_name")).map_err(wrong("display_name"))?;
+    let children = children(course, name_at_fault, field("children"))?;
+    let graded = json_fields::flag(field("graded")).map_err(wrong("graded"))?;
+    let format = json_fields::optional_string(field("format")).map_err(wrong("format"))?;
+    let start = json_fields::optional_date(field("start")).map_err(wrong("start"))?;
+    let due = json_fields::optional_date(field("due")).map_err(wrong("due"))?;
+    let visible_to_staff_only = json_fields::flag(field("visible_to_staff_only")).map_err(wrong("visible_to_staff_only"))?;
+    let hide_from_toc = json_fields::flag(field("hide_from_toc")).map_err(wrong("hide_from_toc"))?;
+    Ok(Block {
         id,
-        extra: Map::new(),
-    };
-    for name in NAVIGATION_FIELDS {
-        fields.remove(name);
-    }
-    Ok(Block { extra: fields, ..block })
+        block_type,
+        display_name,
+        children,
+        graded,
+        format,
+        start,
+        due,
+        visible_to_staff_only,
+        hide_from_toc,
+    })
 }
 
-fn optional_string(id: &str, fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Problem> {
-    json_fields::optional_string(fields, name).map_err(|expected| field_problem(id, name, &expected))
-}
-
-fn flag(id: &str, fields: &Map<String, Value>, name: &str) -> Result<bool, Problem> {
-    json_fields::flag(fields, name).map_err(|expected| field_problem(id, name, &expected))
-}
-
-fn optional_date(id: &str, fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Problem> {
-    json_fields::optional_date(fields, name).map_err(|expected| field_problem(id, name, &expected))
-}
-
-fn children(course: &CourseKey, id: &str, fields: &Map<String, Value>) -> Result<Vec<String>, Problem> {
-    let list = match fields.get("children") {
+fn children(course: &CourseKey, id: &str, field: Option<Value>) -> Result<Vec<String>, Problem> {
+    let list = match field {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(list)) => list,
         Some(_) => return Err(field_problem(id, "children", "an array of block ids")),
     };
-    list.iter()
+    list.into_iter()
         .map(|child| match child {
             Value::String(child) => {
-                block_key_of_course(child, course).map_err(|p| {
+                block_key_of_course(&child, course).map_err(|p| {
                     Problem::new(p.kind, format!("block \"{id}\" lists a bad child: {}", p.message))
                 })?;
-                Ok(child.clone())
+                Ok(child)
             }
             _ => Err(field_problem(id, "children", "an array of block ids")),
         })
@@ -264,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_navigation_fields_and_keeps_the_rest() {
+    fn reads_navigation_fields_and_passes_over_the_rest() {
         let (root, ch) = (key("course", "course"), key("chapter", "c1"));
         let chunk = parse(json!({
             "root": root,
@@ -281,7 +353,6 @@ mod tests {
         assert!(chapter.graded);
         assert_eq!(chapter.start.as_deref(), Some("2030-01-01T00:00:00Z"));
         assert_eq!(chapter.format.as_deref(), Some("Homework"));
-        assert_eq!(chapter.extra, json!({"weight": 2.5, "student_view_url": "/x"}).as_object().unwrap().clone());
         let course_block = chunk.blocks.iter().find(|b| b.id == root).unwrap();
         assert_eq!(course_block.children, vec![ch]);
     }

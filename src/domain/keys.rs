@@ -36,8 +36,30 @@ fn is_key_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '~' | '.' | ':' | '%')
 }
 
+/// Which ASCII bytes may appear in a key part (non-ASCII is checked as chars).
+const KEY_BYTES: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'~' | b'.' | b':' | b'%');
+        b += 1;
+    }
+    table
+};
+
 fn is_part(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(is_key_char)
+    // Keys are checked by the hundred thousand per large course: ASCII,
+    // by far the common case, is checked a byte at a time from a table.
+    let mut ascii_ok = true;
+    for b in s.bytes() {
+        match KEY_BYTES.get(b as usize) {
+            Some(true) => {}
+            Some(false) => return false,
+            None => ascii_ok = false,
+        }
+    }
+    !s.is_empty() && (ascii_ok || s.chars().all(is_key_char))
 }
 
 fn bad_course_key(key: &str) -> Problem {
@@ -58,12 +80,12 @@ fn bad_block_key(key: &str) -> Problem {
 
 /// Splits `ORG+COURSE+RUN[+ccx@N]` into its parts.
 fn plus_parts(body: &str) -> Option<(&str, &str, &str, Option<&str>)> {
-    let parts: Vec<&str> = body.split('+').collect();
-    match parts.as_slice() {
-        [org, course, run] if [org, course, run].iter().all(|p| is_part(p)) => {
+    let mut parts = body.split('+');
+    match [parts.next(), parts.next(), parts.next(), parts.next(), parts.next()] {
+        [Some(org), Some(course), Some(run), None, None] if [org, course, run].iter().all(|p| is_part(p)) => {
             Some((org, course, run, None))
         }
-        [org, course, run, ccx] => {
+        [Some(org), Some(course), Some(run), Some(ccx), None] => {
             let n = ccx.strip_prefix("ccx@")?;
             let ok = [org, course, run].iter().all(|p| is_part(p))
                 && !n.is_empty()
@@ -162,13 +184,24 @@ impl<'a> BlockKey<'a> {
         } else {
             (key.strip_prefix("ccx-block-v1:")?, true)
         };
-        let (course_part, rest) = body.split_once("+type@")?;
-        let (block_type, name) = rest.split_once("+block@")?;
-        if !is_part(block_type) || !is_part(name) {
-            return None;
-        }
-        let (org, course, run, ccx) = plus_parts(course_part)?;
-        if must_be_ccx != ccx.is_some() {
+        // No part may hold a '+', so splitting on it finds the parts; it is
+        // also much cheaper than searching for "+type@" in every key.
+        let mut parts = body.split('+');
+        let (org, course, run) = (parts.next()?, parts.next()?, parts.next()?);
+        let mut next = parts.next()?;
+        let ccx = match next.strip_prefix("ccx@") {
+            Some(n) => {
+                next = parts.next()?;
+                Some(n)
+            }
+            None => None,
+        };
+        let block_type = next.strip_prefix("type@")?;
+        let name = parts.next()?.strip_prefix("block@")?;
+        let well_formed = parts.next().is_none()
+            && [org, course, run, block_type, name].iter().all(|p| is_part(p))
+            && ccx.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !well_formed || must_be_ccx != ccx.is_some() {
             return None;
         }
         Some(BlockKey { block_type, name, org, course, run: Some(run), ccx })

@@ -70,10 +70,10 @@ fn visit<'a>(structure: &Structure<'a, Block>, scheduled: &[bool]) -> Vec<NavBlo
     while let Some((i, above)) = stack.pop() {
         let block = &nodes[i];
         let effective = above.for_child(block);
-        let children: Vec<usize> = block
-            .children
+        let children: Vec<usize> = structure
+            .children_of(i)
             .iter()
-            .map(|c| structure.index[c.as_str()])
+            .copied()
             .filter(|&c| is_navigation(&nodes[c]) && nodes[c].block_type != "course")
             .collect();
         out.push(NavBlock {
@@ -126,7 +126,6 @@ mod tests {
             due: None,
             visible_to_staff_only: false,
             hide_from_toc: false,
-            extra: Default::default(),
         }
     }
 

@@ -51,15 +51,15 @@ impl Fields<'_> {
     }
 
     fn text(&self, name: &str) -> Result<Option<String>, Problem> {
-        json_fields::optional_string(self.map, name).map_err(self.wrong(name))
+        json_fields::optional_string(self.map.get(name).cloned()).map_err(self.wrong(name))
     }
 
     fn flag(&self, name: &str) -> Result<bool, Problem> {
-        json_fields::flag(self.map, name).map_err(self.wrong(name))
+        json_fields::flag(self.map.get(name).cloned()).map_err(self.wrong(name))
     }
 
     fn date(&self, name: &str) -> Result<Option<String>, Problem> {
-        json_fields::optional_date(self.map, name).map_err(self.wrong(name))
+        json_fields::optional_date(self.map.get(name).cloned()).map_err(self.wrong(name))
     }
 }
 

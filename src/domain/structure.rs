@@ -14,11 +14,23 @@ pub trait Node {
     fn children(&self) -> &[String];
 }
 
-/// Index of every block by id, built once and shared by validation and tree building.
+/// Index of every block by id, and every block's children as indices, built
+/// once and shared by validation and tree building: after validation nothing
+/// looks a key up again.
 pub struct Structure<'a, N: Node> {
     pub nodes: &'a [N],
     pub index: HashMap<&'a str, usize>,
     pub root: usize,
+    /// The children of block i are `child_list[child_start[i]..child_start[i + 1]]`.
+    child_start: Vec<usize>,
+    child_list: Vec<usize>,
+}
+
+impl<N: Node> Structure<'_, N> {
+    /// The children of block `i`, as indices into `nodes`, in authored order.
+    pub fn children_of(&self, i: usize) -> &[usize] {
+        &self.child_list[self.child_start[i]..self.child_start[i + 1]]
+    }
 }
 
 fn structure_problem(course: &str, what: String) -> Problem {
@@ -40,9 +52,10 @@ pub fn validate<'a, N: Node>(course: &str, root: Option<&str>, nodes: &'a [N]) -
             format!("root \"{root_id}\" is a {}, not a course", nodes[root].block_type()),
         ));
     }
-    check_children(course, nodes, &index)?;
-    check_acyclic(course, nodes, &index)?;
-    Ok(Structure { nodes, index, root })
+    let (child_start, child_list) = resolve_children(course, nodes, &index)?;
+    let structure = Structure { nodes, index, root, child_start, child_list };
+    check_acyclic(course, &structure)?;
+    Ok(structure)
 }
 
 fn index_blocks<'a, N: Node>(course: &str, nodes: &'a [N]) -> Result<HashMap<&'a str, usize>, Problem> {
@@ -59,49 +72,63 @@ fn index_blocks<'a, N: Node>(course: &str, nodes: &'a [N]) -> Result<HashMap<&'a
 }
 
 /// Every child exists, appears once in its parent's list, and no navigation
-/// container has two parents.
-fn check_children<N: Node>(course: &str, nodes: &[N], index: &HashMap<&str, usize>) -> Result<(), Problem> {
-    let mut container_parent: HashMap<&str, &str> = HashMap::new();
-    for parent in nodes {
-        for (position, child) in parent.children().iter().enumerate() {
+/// container has two parents. Returns the children as indices.
+fn resolve_children<N: Node>(
+    course: &str,
+    nodes: &[N],
+    index: &HashMap<&str, usize>,
+) -> Result<(Vec<usize>, Vec<usize>), Problem> {
+    let mut child_start = Vec::with_capacity(nodes.len() + 1);
+    let mut child_list = Vec::with_capacity(nodes.iter().map(|n| n.children().len()).sum());
+    // The last parent each block was seen under, and the parent of each container.
+    let mut last_parent = vec![usize::MAX; nodes.len()];
+    let mut container_parent: Vec<Option<usize>> = vec![None; nodes.len()];
+    for (p, parent) in nodes.iter().enumerate() {
+        child_start.push(child_list.len());
+        for child in parent.children() {
             let Some(&c) = index.get(child.as_str()) else {
                 return Err(structure_problem(
                     course,
                     format!("block \"{}\" lists child \"{child}\", which has no block", parent.id()),
                 ));
             };
-            if parent.children()[..position].contains(child) {
+            if last_parent[c] == p {
                 return Err(structure_problem(
                     course,
                     format!("block \"{}\" lists child \"{child}\" twice", parent.id()),
                 ));
             }
+            last_parent[c] = p;
             if NAVIGATION_CONTAINERS.contains(&nodes[c].block_type()) {
-                if let Some(first) = container_parent.insert(child.as_str(), parent.id()) {
+                if let Some(first) = container_parent[c].replace(p) {
                     return Err(structure_problem(
                         course,
                         format!(
-                            "{} \"{child}\" has two parents, \"{first}\" and \"{}\"",
+                            "{} \"{child}\" has two parents, \"{}\" and \"{}\"",
                             nodes[c].block_type(),
+                            nodes[first].id(),
                             parent.id()
                         ),
                     ));
                 }
             }
+            child_list.push(c);
         }
     }
-    Ok(())
+    child_start.push(child_list.len());
+    Ok((child_start, child_list))
 }
 
 /// Depth-first search with an explicit stack (a 100,000-block course must not
 /// overflow the backend's stack), colouring blocks as they are entered and left.
-fn check_acyclic<N: Node>(course: &str, nodes: &[N], index: &HashMap<&str, usize>) -> Result<(), Problem> {
+fn check_acyclic<N: Node>(course: &str, structure: &Structure<'_, N>) -> Result<(), Problem> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
         Open,
         Done,
     }
+    let nodes = structure.nodes;
     let mut mark = vec![Mark::New; nodes.len()];
     for start in 0..nodes.len() {
         if mark[start] != Mark::New {
@@ -110,17 +137,20 @@ fn check_acyclic<N: Node>(course: &str, nodes: &[N], index: &HashMap<&str, usize
         mark[start] = Mark::Open;
         let mut stack = vec![(start, 0usize)];
         while let Some((node, next_child)) = stack.pop() {
-            let Some(child) = nodes[node].children().get(next_child) else {
+            let Some(&c) = structure.children_of(node).get(next_child) else {
                 mark[node] = Mark::Done;
                 continue;
             };
             stack.push((node, next_child + 1));
-            let c = index[child.as_str()];
             match mark[c] {
                 Mark::Open => {
                     return Err(structure_problem(
                         course,
-                        format!("block \"{child}\" is its own ancestor (a cycle through \"{}\")", nodes[node].id()),
+                        format!(
+                            "block \"{}\" is its own ancestor (a cycle through \"{}\")",
+                            nodes[c].id(),
+                            nodes[node].id()
+                        ),
                     ))
                 }
                 Mark::New => {

@@ -41,16 +41,15 @@ pub fn scheduled_content(structure: &Structure<'_, Block>) -> Vec<bool> {
     let mut finished = vec![false; nodes.len()];
     let mut stack = vec![(structure.root, 0usize)];
     while let Some((node, next)) = stack.pop() {
-        if let Some(child) = nodes[node].children.get(next) {
+        if let Some(&c) = structure.children_of(node).get(next) {
             stack.push((node, next + 1));
-            let c = structure.index[child.as_str()];
             if !finished[c] {
                 stack.push((c, 0));
             }
             continue;
         }
         finished[node] = true;
-        let below = nodes[node].children.iter().any(|c| scheduled[structure.index[c.as_str()]]);
+        let below = structure.children_of(node).iter().any(|&c| scheduled[c]);
         scheduled[node] |= below;
     }
     scheduled
@@ -72,7 +71,6 @@ mod tests {
             due: None,
             visible_to_staff_only: staff,
             hide_from_toc: false,
-            extra: Default::default(),
         }
     }
 

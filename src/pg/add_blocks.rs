@@ -1,14 +1,16 @@
 //! `coursenav.add_blocks(rebuild_id, blocks)`: one chunk of a course's blocks
-//! into a building rebuild, checked block by block and written in one
-//! set-based statement.
+//! into a building rebuild, every block checked, then the chunk stored as
+//! the jsonb it came as.
 
-use crate::domain::course_blocks::{parse_chunk, Block, Chunk};
+use crate::domain::course_blocks::{read_chunk, Chunk};
 use crate::domain::keys::CourseKey;
 use crate::pg::errors::{raise, required, OrRaise};
+use crate::pg::jsonb_reader::JsonbValue;
+use crate::pg::parsed_chunks::{self, ChunkRow};
 use crate::pg::settings::MAX_BLOCKS;
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
+use std::ffi::{c_char, c_int, CStr};
 
 struct Rebuild {
     course_id: String,
@@ -69,87 +71,64 @@ fn merged_root(rebuild: &Rebuild, chunk: &Chunk) -> Option<String> {
     }
 }
 
-/// A block given in an earlier chunk of the same rebuild, if any. Only asked
-/// when the rebuild already has blocks, so a one-chunk rebuild pays nothing.
-fn first_repeated_block(rebuild_id: i64, rebuild: &Rebuild, blocks: &[Block]) -> Option<String> {
-    if rebuild.block_count == 0 {
-        return None;
-    }
-    let ids: Vec<&str> = blocks.iter().map(|b| b.id.as_str()).collect();
-    Spi::get_one_with_args::<String>(
-        "SELECT usage_key FROM coursenav.blocks
-          WHERE course_id = $1 AND rebuild_id = $2 AND usage_key = ANY($3) LIMIT 1",
-        &[rebuild.course_id.as_str().into(), rebuild_id.into(), ids.into()],
-    )
-    .ok()
-    .flatten()
-}
+const INSERT_CHUNK: &CStr = c"
+    INSERT INTO coursenav.block_chunks (course_id, rebuild_id, chunk_no, block_count, document)
+    SELECT $1, $2, coalesce(max(c.chunk_no), 0) + 1, $3, $4
+      FROM coursenav.block_chunks c WHERE c.course_id = $1 AND c.rebuild_id = $2";
 
-/// Keys hold no comma, brace, quote or space (see `domain::keys`), so a
-/// child list is written as an array literal without escaping.
-fn array_literal(children: &[String]) -> String {
-    format!("{{{}}}", children.join(","))
-}
-
-fn insert_blocks(rebuild_id: i64, course_id: &str, blocks: Vec<Block>) {
-    let n = blocks.len();
-    let mut ids = Vec::with_capacity(n);
-    let mut types = Vec::with_capacity(n);
-    let mut names = Vec::with_capacity(n);
-    let mut children = Vec::with_capacity(n);
-    let mut graded = Vec::with_capacity(n);
-    let mut formats = Vec::with_capacity(n);
-    let mut starts = Vec::with_capacity(n);
-    let mut dues = Vec::with_capacity(n);
-    let mut staff_only = Vec::with_capacity(n);
-    let mut hidden = Vec::with_capacity(n);
-    let mut extras = Vec::with_capacity(n);
-    for b in blocks {
-        children.push(array_literal(&b.children));
-        extras.push((!b.extra.is_empty()).then(|| serde_json::Value::Object(b.extra).to_string()));
-        ids.push(b.id);
-        types.push(b.block_type);
-        names.push(b.display_name);
-        graded.push(b.graded);
-        formats.push(b.format);
-        starts.push(b.start);
-        dues.push(b.due);
-        staff_only.push(b.visible_to_staff_only);
-        hidden.push(b.hide_from_toc);
-    }
-    let args: Vec<DatumWithOid> = vec![
-        course_id.into(),
+/// Stores the checked document as it came, as the rebuild's next chunk, and
+/// says which row holds it. The rebuild row is locked, so no other call
+/// numbers a chunk meanwhile.
+///
+/// The insert runs as a generic plan, where the document stays a parameter:
+/// the custom plan SPI would otherwise make folds it into a constant, which
+/// inflates and copies the whole document (tens of MB for a large course),
+/// where a parameter that is already compressed is stored as it is.
+fn store_chunk(rebuild_id: i64, course_id: &str, block_count: i32, document: JsonbValue) -> ChunkRow {
+    let mut values = [
+        course_id.into_datum().expect("text is never NULL"),
         rebuild_id.into(),
-        ids.into(),
-        types.into(),
-        names.into(),
-        children.into(),
-        graded.into(),
-        formats.into(),
-        starts.into(),
-        dues.into(),
-        staff_only.into(),
-        hidden.into(),
-        extras.into(),
+        block_count.into(),
+        document.into_stored(),
     ];
-    Spi::run_with_args(
-        "INSERT INTO coursenav.blocks (course_id, rebuild_id, usage_key, block_type, display_name, children,
-                                       graded, format, start, due, visible_to_staff_only, hide_from_toc, fields)
-         SELECT $1, $2, b.id, b.block_type, b.display_name, b.children::text[],
-                b.graded, b.format, b.start::timestamptz, b.due::timestamptz, b.staff_only, b.hidden, b.extra::jsonb
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[],
-                       $9::text[], $10::text[], $11::bool[], $12::bool[], $13::text[])
-                AS b(id, block_type, display_name, children, graded, format, start, due, staff_only, hidden, extra)",
-        &args,
+    let mut types = [pg_sys::TEXTOID, pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::JSONBOID];
+    let not_null = [b' ' as c_char; 4];
+    Spi::connect_mut(|_| {
+        // SAFETY: SPI is connected; the values match the types, and the plan
+        // is freed before SPI disconnects. Errors raise through pgrx's guard.
+        let status = unsafe {
+            let plan = pg_sys::SPI_prepare_cursor(
+                INSERT_CHUNK.as_ptr(),
+                values.len() as c_int,
+                types.as_mut_ptr(),
+                pg_sys::CURSOR_OPT_GENERIC_PLAN as c_int,
+            );
+            if plan.is_null() {
+                pg_sys::SPI_result
+            } else {
+                let status = pg_sys::SPI_execute_plan(plan, values.as_mut_ptr(), not_null.as_ptr(), false, 0);
+                pg_sys::SPI_freeplan(plan);
+                status
+            }
+        };
+        if status != pg_sys::SPI_OK_INSERT as c_int {
+            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("coursenav: storing a chunk failed: SPI status {status}"));
+        }
+    });
+    let (chunk_no, xmin) = Spi::get_two_with_args::<i32, String>(
+        "SELECT chunk_no, xmin::text FROM coursenav.block_chunks
+          WHERE course_id = $1 AND rebuild_id = $2 ORDER BY chunk_no DESC LIMIT 1",
+        &[course_id.into(), rebuild_id.into()],
     )
     .or_raise();
+    ChunkRow { rebuild_id, chunk_no: chunk_no.unwrap_or_default(), xmin: xmin.unwrap_or_default() }
 }
 
-/// Adds a chunk of blocks (the Course Blocks shape, as the text of a jsonb
-/// value) to a building rebuild and returns how many blocks it added. SQL
-/// calls it through `coursenav.add_blocks(bigint, jsonb)`.
+/// Adds a chunk of blocks (the Course Blocks shape) to a building rebuild
+/// and returns how many blocks it added. A block repeated from an earlier
+/// chunk is found when the rebuild completes, where every block is in.
 #[pg_extern(volatile, parallel_unsafe)]
-fn add_blocks_from_text(rebuild_id: Option<i64>, blocks: Option<&str>) -> i32 {
+fn add_blocks(rebuild_id: Option<i64>, blocks: Option<JsonbValue>) -> i32 {
     let rebuild_id = required(rebuild_id, "rebuild_id", "add_blocks");
     let document = required(blocks, "blocks", "add_blocks");
     let rebuild = lock_rebuild(rebuild_id);
@@ -163,17 +142,12 @@ fn add_blocks_from_text(rebuild_id: Option<i64>, blocks: Option<&str>) -> i32 {
         );
     }
     let course = CourseKey::parse(&rebuild.course_id).or_raise();
-    let chunk = parse_chunk(&course, document).or_raise();
+    let chunk = read_chunk(&course, &mut document.reader()).or_raise();
     check_room(rebuild_id, &rebuild, chunk.blocks.len());
     let root = merged_root(&rebuild, &chunk);
-    if let Some(repeated) = first_repeated_block(rebuild_id, &rebuild, &chunk.blocks) {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
-            format!("coursenav: course \"{}\": block \"{repeated}\" is given twice", rebuild.course_id),
-        );
-    }
     let added = chunk.blocks.len() as i32;
-    insert_blocks(rebuild_id, &rebuild.course_id, chunk.blocks);
+    let row = store_chunk(rebuild_id, &rebuild.course_id, added, document);
+    parsed_chunks::remember(row, chunk.blocks);
     Spi::run_with_args(
         "UPDATE coursenav.block_structures SET block_count = block_count + $3, root_key = $4
           WHERE course_id = $1 AND rebuild_id = $2",

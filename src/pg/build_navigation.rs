@@ -1,41 +1,74 @@
 //! `coursenav.build_navigation(...)`: called by the completion trigger only.
-//! Reads every block of a rebuild, validates the whole structure and returns
-//! the navigation document to store, as text the trigger casts to `json`
-//! (pgrx 0.18 cannot return `json` without a round trip through serde).
+//! Reads every chunk of a rebuild, validates the whole structure and returns
+//! the navigation document to store, as `json`.
 
-use crate::domain::course_blocks::Block;
+use crate::domain::course_blocks::{read_chunk, Block};
+use crate::domain::keys::CourseKey;
 use crate::domain::navigation::{navigation_json, Stamp};
 use crate::domain::structure::validate;
 use crate::pg::errors::{required, OrRaise};
+use crate::pg::jsonb_reader::JsonbValue;
+use crate::pg::parsed_chunks::{self, ChunkRow};
+use pgrx::callconv::{BoxRet, FcInfo};
+use pgrx::datum::Datum;
 use pgrx::prelude::*;
 
-/// Dates come back in the same normalised form `course_blocks` writes them in.
-const READ_BLOCKS: &str = r#"
-    SELECT usage_key, block_type, display_name, children, graded, format,
-           to_char(start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-           to_char(due AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-           visible_to_staff_only, hide_from_toc
-      FROM coursenav.blocks
-     WHERE course_id = $1 AND rebuild_id = $2"#;
+/// JSON text coursenav wrote itself with serde, returned as `json` as it is:
+/// a text-to-json cast would lex the whole document again (tens of ms for a
+/// large course), and pgrx's own `Json` would parse and print it again.
+struct JsonText(String);
 
+impl IntoDatum for JsonText {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        self.0.as_str().into_datum()
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONOID
+    }
+}
+
+unsafe impl BoxRet for JsonText {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        match self.into_datum() {
+            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+            None => fcinfo.return_null(),
+        }
+    }
+}
+
+impl_sql_translatable!(JsonText, "json");
+
+const READ_CHUNKS: &str = "
+    SELECT chunk_no, xmin::text, document FROM coursenav.block_chunks
+     WHERE course_id = $1 AND rebuild_id = $2
+     ORDER BY chunk_no";
+
+/// Every block of the rebuild: the chunks this transaction added as it
+/// parsed them, the others read back through the same checks add_blocks
+/// ran, each released once read.
 fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
+    let course = CourseKey::parse(course_id).or_raise();
     Spi::connect(|client| {
-        let rows = client.select(READ_BLOCKS, None, &[course_id.into(), rebuild_id.into()])?;
-        let mut blocks = Vec::with_capacity(rows.len());
+        let rows = client.select(READ_CHUNKS, None, &[course_id.into(), rebuild_id.into()])?;
+        let mut blocks = Vec::new();
         for row in rows {
-            blocks.push(Block {
-                id: row.get(1)?.unwrap_or_default(),
-                block_type: row.get(2)?.unwrap_or_default(),
-                display_name: row.get(3)?,
-                children: row.get(4)?.unwrap_or_default(),
-                graded: row.get(5)?.unwrap_or_default(),
-                format: row.get(6)?,
-                start: row.get(7)?,
-                due: row.get(8)?,
-                visible_to_staff_only: row.get(9)?.unwrap_or_default(),
-                hide_from_toc: row.get(10)?.unwrap_or_default(),
-                extra: Default::default(),
-            });
+            let stored = ChunkRow {
+                rebuild_id,
+                chunk_no: row.get(1)?.unwrap_or_default(),
+                xmin: row.get(2)?.unwrap_or_default(),
+            };
+            if let Some(parsed) = parsed_chunks::take(&stored) {
+                if blocks.is_empty() {
+                    blocks = parsed;
+                } else {
+                    blocks.extend(parsed);
+                }
+            } else if let Some(document) = row.get::<JsonbValue>(3)? {
+                let chunk = read_chunk(&course, &mut document.reader()).or_raise();
+                blocks.extend(chunk.blocks);
+                document.into_stored();
+            }
         }
         Ok::<_, pgrx::spi::Error>(blocks)
     })
@@ -49,7 +82,7 @@ fn build_navigation(
     root_key: Option<&str>,
     course_version: Option<&str>,
     block_structure_version: Option<&str>,
-) -> String {
+) -> JsonText {
     let course_id = required(course_id, "course_id", "build_navigation");
     let rebuild_id = required(rebuild_id, "rebuild_id", "build_navigation");
     let blocks = read_blocks(course_id, rebuild_id);
@@ -59,5 +92,5 @@ fn build_navigation(
         course_version: required(course_version, "course_version", "build_navigation"),
         block_structure_version: required(block_structure_version, "block_structure_version", "build_navigation"),
     };
-    navigation_json(&stamp, &structure)
+    JsonText(navigation_json(&stamp, &structure))
 }

@@ -4,11 +4,13 @@
 mod about;
 mod add_blocks;
 mod build_navigation;
+mod jsonb_reader;
 mod catalog_http;
 mod catalog_sync;
 mod errors;
 mod keys;
 mod overviews;
+mod parsed_chunks;
 pub mod settings;
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -201,16 +201,74 @@ mod tests {
         assert_eq!(tree().unwrap()["course_version"], "v1");
     }
 
+    fn begin(version: &str) -> i64 {
+        Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, {})", quote(COURSE), quote(version)))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn add_blocks_statement(rebuild_id: i64, blocks: &Value) -> String {
+        format!("SELECT coursenav.add_blocks({rebuild_id}, {}::jsonb)", quote(&blocks.to_string()))
+    }
+
     #[pg_test]
-    fn the_same_block_in_two_chunks_is_refused() {
-        let id = Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
-        let chunk = course(1).to_string();
-        Spi::run(&format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&chunk))).unwrap();
-        assert_error(
-            &format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&chunk)),
-            "23505",
-            &["given twice", COURSE],
-        );
+    fn the_same_block_in_two_chunks_is_refused_at_completion() {
+        let serving = rebuild("v1", &course(1)).unwrap();
+        let id = begin("v2");
+        let chunk = course(1);
+        Spi::run(&add_blocks_statement(id, &chunk)).unwrap();
+        Spi::run(&add_blocks_statement(id, &chunk)).unwrap();
+        assert_error(&format!("SELECT coursenav.complete_rebuild({id})"), "23505", &["given twice", COURSE]);
+        assert_eq!(serving_version(), Some(serving));
+    }
+
+    #[pg_test]
+    fn a_chunk_rolled_back_is_never_used() {
+        // The first chunk is added in a subtransaction that rolls back, the
+        // second takes its number: completion must build from the second.
+        let id = begin("v1");
+        let mut rolled_back = course(1);
+        rolled_back["blocks"][key("chapter", "c0")]["display_name"] = json!("rolled back");
+        let mut kept = course(1);
+        kept["blocks"][key("chapter", "c0")]["display_name"] = json!("kept");
+        Spi::run(&format!(
+            "DO $$ BEGIN
+                 BEGIN
+                     PERFORM coursenav.add_blocks({id}, {}::jsonb);
+                     RAISE EXCEPTION 'undo';
+                 EXCEPTION WHEN raise_exception THEN NULL;
+                 END;
+                 PERFORM coursenav.add_blocks({id}, {}::jsonb);
+             END $$",
+            quote(&rolled_back.to_string()),
+            quote(&kept.to_string()),
+        ))
+        .unwrap();
+        let chunks = Spi::get_one::<i64>(&format!("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
+        assert_eq!(chunks.unwrap(), Some(1));
+        Spi::run(&format!("SELECT coursenav.complete_rebuild({id})")).unwrap();
+        assert_eq!(tree().unwrap()["blocks"][key("chapter", "c0")]["display_name"], "kept");
+    }
+
+    #[pg_test]
+    fn dbas_read_one_row_per_block() {
+        let mut blocks = course(2);
+        blocks["blocks"][key("html", "h0")]["student_view_url"] = json!("/xblock/h0");
+        rebuild("v1", &blocks).unwrap();
+        let count = Spi::get_one::<i64>("SELECT count(*) FROM coursenav.blocks").unwrap();
+        assert_eq!(count, Some(1 + 2 * 4));
+        let children = Spi::get_one::<Vec<String>>(&format!(
+            "SELECT children FROM coursenav.blocks WHERE usage_key = {}",
+            quote(&key("course", "course"))
+        ))
+        .unwrap();
+        assert_eq!(children, Some(vec![key("chapter", "c0"), key("chapter", "c1")]));
+        let fields = Spi::get_one::<pgrx::JsonB>(&format!(
+            "SELECT fields FROM coursenav.blocks WHERE usage_key = {}",
+            quote(&key("html", "h0"))
+        ))
+        .unwrap();
+        assert_eq!(fields.map(|f| f.0), Some(json!({"student_view_url": "/xblock/h0"})));
     }
 
     #[pg_test]

@@ -84,6 +84,56 @@ fn an_out_of_order_completion_does_not_move_the_version_back() {
     assert_eq!(serving(&mut fast), (Some("v2".into()), Some(v2)));
 }
 
+/// The course's blocks split over two documents: the root and the first
+/// `first` blocks (in key order) in one, the rest in the other.
+fn two_chunks(blocks: &Value, first: usize) -> (Value, Value) {
+    let all = blocks["blocks"].as_object().unwrap();
+    let part = |range: &mut dyn Iterator<Item = (&String, &Value)>| {
+        Value::Object(range.map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    let head = serde_json::json!({"root": blocks["root"], "blocks": part(&mut all.iter().take(first))});
+    let tail = serde_json::json!({"blocks": part(&mut all.iter().skip(first))});
+    (head, tail)
+}
+
+#[test]
+fn chunks_committed_apart_are_read_back_when_another_session_completes() {
+    let cluster = Cluster::start("chunks", &[]);
+    let mut collector = cluster.connect();
+    let mut completer = cluster.connect();
+    let v1 = rebuild(&mut completer, "v1", 1).unwrap();
+    let add = |client: &mut Client, id: i64, chunk: &Value| -> i32 {
+        client.query_one("SELECT coursenav.add_blocks($1, $2::text::jsonb)", &[&id, &chunk.to_string()]).unwrap().get(0)
+    };
+    let begin = |client: &mut Client, version: &str| -> i64 {
+        client.query_one("SELECT coursenav.begin_rebuild($1, $2)", &[&COURSE, &version]).unwrap().get(0)
+    };
+
+    // Each chunk commits on its own; a third session completes.
+    let v2_id = begin(&mut collector, "v2");
+    let (head, tail) = two_chunks(&course(COURSE, 4, "v2"), 7);
+    assert_eq!(add(&mut collector, v2_id, &head) + add(&mut collector, v2_id, &tail), 1 + 4 * 4);
+    let v2: Option<String> =
+        completer.query_one("SELECT coursenav.complete_rebuild($1)::text", &[&v2_id]).unwrap().get(0);
+    let tree = tree(&mut completer).unwrap();
+    assert_eq!(tree["blocks"].as_object().unwrap().len(), 1 + 4 * 3);
+    assert_eq!(serving(&mut completer), (Some("v2".into()), v2.clone()));
+    assert_ne!(v2, Some(v1));
+
+    // A block given in two committed chunks is refused when the rebuild
+    // completes, naming the block; v2 keeps serving.
+    let v3_id = begin(&mut collector, "v3");
+    let (head, _) = two_chunks(&course(COURSE, 2, "v3"), 3);
+    add(&mut collector, v3_id, &head);
+    add(&mut collector, v3_id, &serde_json::json!({"blocks": head["blocks"]}));
+    let error = completer.query_one("SELECT coursenav.complete_rebuild($1)", &[&v3_id]).unwrap_err();
+    let db_error = error.as_db_error().expect("a database error");
+    assert_eq!(db_error.code().code(), "23505");
+    assert!(db_error.message().contains("given twice") && db_error.message().contains(COURSE), "{}", db_error.message());
+    assert_eq!(serving(&mut completer), (Some("v2".into()), v2));
+    assert_eq!(status_of(&mut completer, v3_id), "building");
+}
+
 #[test]
 fn two_concurrent_rebuilds_of_one_course_serialise_on_completion() {
     let cluster = Cluster::start("concurrent", &[]);
