@@ -3,7 +3,7 @@
 # beside their peers, catalog syncs against a local fake catalog, and the Open
 # edX Demo Course, in one run on a throwaway cluster. Prints one table.
 #
-#   bash .ci/bench.sh            full run (about 12 minutes on 2 cores); builds and installs
+#   bash .ci/bench.sh            full run (about 11 minutes on 2 cores); builds and installs
 #                                the release extension first
 #   bash .ci/bench.sh --smoke    small sizes, a few seconds per step (about a minute
 #                                and a half); uses the extension already installed
