@@ -147,9 +147,11 @@ impl<'de> JsonbReader<'de> {
         Ok(())
     }
 
-    fn container<V: Visitor<'de>>(&mut self, is_object: bool, visitor: V) -> Result<V::Value, ReadError> {
+    /// `size` is the container's count of pairs or elements, which lets a
+    /// visitor size what it builds (100,000 blocks) exactly, once.
+    fn container<V: Visitor<'de>>(&mut self, is_object: bool, size: usize, visitor: V) -> Result<V::Value, ReadError> {
         self.enter()?;
-        let mut entries = Entries { reader: self, ended: false };
+        let mut entries = Entries { reader: self, ended: false, size };
         let result = if is_object { visitor.visit_map(&mut entries) } else { visitor.visit_seq(&mut entries) };
         if !entries.ended {
             entries.reader.skip_to_end();
@@ -199,7 +201,7 @@ impl<'de> Deserializer<'de> for &mut JsonbReader<'de> {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
         let (token, value) = self.next();
         match token {
-            Token::WJB_BEGIN_OBJECT => self.container(true, visitor),
+            Token::WJB_BEGIN_OBJECT => self.container(true, unsafe { value.val.object.nPairs } as usize, visitor),
             // A bare scalar is stored as a one-element "raw scalar" array.
             Token::WJB_BEGIN_ARRAY if unsafe { value.val.array.rawScalar } => {
                 let (_, element) = self.next();
@@ -207,7 +209,7 @@ impl<'de> Deserializer<'de> for &mut JsonbReader<'de> {
                 self.next();
                 result
             }
-            Token::WJB_BEGIN_ARRAY => self.container(false, visitor),
+            Token::WJB_BEGIN_ARRAY => self.container(false, unsafe { value.val.array.nElems } as usize, visitor),
             Token::WJB_VALUE | Token::WJB_ELEM => scalar(&value, visitor),
             other => Err(de::Error::custom(format!("unexpected jsonb token {other}"))),
         }
@@ -224,6 +226,7 @@ impl<'de> Deserializer<'de> for &mut JsonbReader<'de> {
 struct Entries<'r, 'de> {
     reader: &'r mut JsonbReader<'de>,
     ended: bool,
+    size: usize,
 }
 
 impl<'de> MapAccess<'de> for &mut Entries<'_, 'de> {
@@ -249,6 +252,10 @@ impl<'de> MapAccess<'de> for &mut Entries<'_, 'de> {
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, ReadError> {
         seed.deserialize(&mut *self.reader)
     }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.size)
+    }
 }
 
 impl<'de> SeqAccess<'de> for &mut Entries<'_, 'de> {
@@ -264,5 +271,9 @@ impl<'de> SeqAccess<'de> for &mut Entries<'_, 'de> {
             return Ok(None);
         }
         seed.deserialize(&mut *self.reader).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.size)
     }
 }
