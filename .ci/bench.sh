@@ -37,6 +37,7 @@ done
 # Sizes and durations. Each target is checked at the size given for its role
 # (in a smoke run, the smoke sizes stand in for the real ones).
 READERS=8
+CLIENTS=(1 2 8)
 if [ "$MODE" = full ]; then
     READ_SIZES=(3539 20000 100000)     # navigation reads, against the peers
     READ_TARGET_SIZES=(3539 20000)     # where the read targets apply
@@ -45,7 +46,6 @@ if [ "$MODE" = full ]; then
     REBUILD_RUNS=5
     SMALL_COURSES=1000 SMALL_BLOCKS=150
     READ_ROUNDS=2 READ_SECONDS=5 WRITES_SECONDS=20 WRITES_SIZE=3539
-    CLIENTS=(1 2 8)
     CATALOG_SMALL=3200 CATALOG_LARGE=100000 CATALOG_RUNS=3
     DEMO_CLIENTS=(1 2 8) DEMO_REBUILD_RUNS=9
     [ -n "$INSTALL" ] || INSTALL=yes
@@ -57,7 +57,6 @@ else
     REBUILD_RUNS=3
     SMALL_COURSES=10 SMALL_BLOCKS=150
     READ_ROUNDS=1 READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
-    CLIENTS=(1 2 8)
     CATALOG_SMALL=300 CATALOG_LARGE=2000 CATALOG_RUNS=3
     DEMO_CLIENTS=(1 8) DEMO_REBUILD_RUNS=5
     [ -n "$INSTALL" ] || INSTALL=no

@@ -57,10 +57,6 @@ struct Document<'a> {
     blocks: InVisitOrder<'a>,
 }
 
-fn is_navigation(block: &Block) -> bool {
-    block.block_type == "course" || NAVIGATION_CONTAINERS.contains(&block.block_type.as_str())
-}
-
 /// Walks the navigation hierarchy from the root, depth first in authored
 /// order, carrying inherited start dates and staff-only flags down.
 fn visit<'a>(structure: &Structure<'a, Block>, scheduled: &[bool]) -> Vec<NavBlock<'a>> {
@@ -74,7 +70,7 @@ fn visit<'a>(structure: &Structure<'a, Block>, scheduled: &[bool]) -> Vec<NavBlo
             .children_of(i)
             .iter()
             .copied()
-            .filter(|&c| is_navigation(&nodes[c]) && nodes[c].block_type != "course")
+            .filter(|&c| NAVIGATION_CONTAINERS.contains(&nodes[c].block_type.as_str()))
             .collect();
         out.push(NavBlock {
             id: &block.id,

@@ -39,9 +39,10 @@ fn bad(course: &CourseKey, what: impl std::fmt::Display) -> Problem {
     Problem::new(ProblemKind::BadShape, format!("course \"{course}\": bad overview: {what}"))
 }
 
+/// The overview's fields, each taken out as it is read.
 struct Fields<'a> {
     course: &'a CourseKey,
-    map: &'a Map<String, Value>,
+    map: Map<String, Value>,
 }
 
 impl Fields<'_> {
@@ -50,16 +51,16 @@ impl Fields<'_> {
         move |expected| bad(self.course, format!("field \"{name}\" must be {expected}"))
     }
 
-    fn text(&self, name: &str) -> Result<Option<String>, Problem> {
-        json_fields::optional_string(self.map.get(name).cloned()).map_err(self.wrong(name))
+    fn text(&mut self, name: &str) -> Result<Option<String>, Problem> {
+        json_fields::optional_string(self.map.remove(name)).map_err(self.wrong(name))
     }
 
-    fn flag(&self, name: &str) -> Result<bool, Problem> {
-        json_fields::flag(self.map.get(name).cloned()).map_err(self.wrong(name))
+    fn flag(&mut self, name: &str) -> Result<bool, Problem> {
+        json_fields::flag(self.map.remove(name)).map_err(self.wrong(name))
     }
 
-    fn date(&self, name: &str) -> Result<Option<String>, Problem> {
-        json_fields::optional_date(self.map.get(name).cloned()).map_err(self.wrong(name))
+    fn date(&mut self, name: &str) -> Result<Option<String>, Problem> {
+        json_fields::optional_date(self.map.remove(name)).map_err(self.wrong(name))
     }
 }
 
@@ -75,12 +76,12 @@ fn check_id(course: &CourseKey, map: &Map<String, Value>) -> Result<(), Problem>
 
 /// Parses the overview a publish of `course` sent. Organisation, number and
 /// run always come from the course key, as Open edX derives them.
-pub fn parse_overview(course: &CourseKey, document: &Value) -> Result<Overview, Problem> {
+pub fn parse_overview(course: &CourseKey, document: Value) -> Result<Overview, Problem> {
     let Value::Object(map) = document else {
         return Err(bad(course, format!("expected a JSON object of overview fields, not {document}")));
     };
-    check_id(course, map)?;
-    let f = Fields { course, map };
+    check_id(course, &map)?;
+    let mut f = Fields { course, map };
     Ok(Overview {
         org: course.org().to_string(),
         number: course.number().to_string(),
@@ -118,7 +119,7 @@ mod tests {
             "self_paced": true, "language": "en", "effort": "4 hours",
             "social_sharing_url": "https://social.example/demo", "org": "Ignored"
         });
-        let o = parse_overview(&course(), &doc).unwrap();
+        let o = parse_overview(&course(), doc).unwrap();
         assert_eq!((o.org.as_str(), o.number.as_str(), o.run.as_str()), ("OpenedX", "DemoX", "DemoCourse"));
         assert_eq!(o.display_name.as_deref(), Some("Demo"));
         assert_eq!(o.start.as_deref(), Some("2030-01-15T10:00:00Z"));
@@ -130,7 +131,7 @@ mod tests {
     #[test]
     fn catalog_owned_fields_in_a_publish_are_not_read() {
         let doc = json!({"marketing_url": "https://evil.example", "eligible_for_financial_aid": false});
-        let o = parse_overview(&course(), &doc).unwrap();
+        let o = parse_overview(&course(), doc).unwrap();
         assert_eq!(o, Overview { org: "OpenedX".into(), number: "DemoX".into(), run: "DemoCourse".into(), ..Default::default() });
     }
 
@@ -144,7 +145,7 @@ mod tests {
             (json!({"start": "next tuesday"}), "\"start\" must be an RFC 3339 date, not \"next tuesday\""),
             (json!({"id": "course-v1:Other+DemoX+DemoCourse"}), "names another course"),
         ] {
-            let err = parse_overview(&course(), &doc).unwrap_err();
+            let err = parse_overview(&course(), doc).unwrap_err();
             assert_eq!(err.kind, ProblemKind::BadShape);
             assert!(err.message.contains("course \"course-v1:OpenedX+DemoX+DemoCourse\""), "{}", err.message);
             assert!(err.message.contains(needle), "{}", err.message);

@@ -14,12 +14,10 @@ pub trait Node {
     fn children(&self) -> &[String];
 }
 
-/// Index of every block by id, and every block's children as indices, built
-/// once and shared by validation and tree building: after validation nothing
-/// looks a key up again.
+/// A validated structure: every block's children resolved to indices once,
+/// so after validation nothing looks a key up again.
 pub struct Structure<'a, N: Node> {
     pub nodes: &'a [N],
-    pub index: HashMap<&'a str, usize>,
     pub root: usize,
     /// The children of block i are `child_list[child_start[i]..child_start[i + 1]]`.
     child_start: Vec<usize>,
@@ -37,7 +35,7 @@ fn structure_problem(course: &str, what: String) -> Problem {
     Problem::new(ProblemKind::BadStructure, format!("course \"{course}\": {what}"))
 }
 
-/// Checks that `nodes` form a course tree rooted at `root` and returns the index.
+/// Checks that `nodes` form a course tree rooted at `root` and returns it resolved.
 /// Containers of the navigation hierarchy must have exactly one parent;
 /// components may be shared (Open edX structures are DAGs below units).
 pub fn validate<'a, N: Node>(course: &str, root: Option<&str>, nodes: &'a [N]) -> Result<Structure<'a, N>, Problem> {
@@ -53,7 +51,7 @@ pub fn validate<'a, N: Node>(course: &str, root: Option<&str>, nodes: &'a [N]) -
         ));
     }
     let (child_start, child_list) = resolve_children(course, nodes, &index)?;
-    let structure = Structure { nodes, index, root, child_start, child_list };
+    let structure = Structure { nodes, root, child_start, child_list };
     check_acyclic(course, &structure)?;
     Ok(structure)
 }

@@ -49,19 +49,20 @@ impl CatalogClient {
         response.body_mut().with_config().limit(self.max_bytes).read_to_vec().map_err(|e| self.describe(e))
     }
 
+    /// A read timeout, whether ureq reports it as its own or as the socket's.
+    fn no_answer(&self) -> String {
+        format!("the catalog did not answer within coursenav.catalog_read_timeout ({} ms)", self.read_timeout.as_millis())
+    }
+
     fn describe(&self, error: ureq::Error) -> String {
         match error {
             ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => {
                 "no connection to the catalog within coursenav.catalog_connect_timeout".into()
             }
-            ureq::Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => format!(
-                "the catalog did not answer within coursenav.catalog_read_timeout ({} ms)",
-                self.read_timeout.as_millis()
-            ),
-            ureq::Error::Timeout(_) => format!(
-                "the catalog did not answer within coursenav.catalog_read_timeout ({} ms)",
-                self.read_timeout.as_millis()
-            ),
+            ureq::Error::Io(e) if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) => {
+                self.no_answer()
+            }
+            ureq::Error::Timeout(_) => self.no_answer(),
             ureq::Error::BodyExceedsLimit(limit) => {
                 format!("the page is larger than {limit} bytes, far more than the page size asked for")
             }

@@ -55,6 +55,6 @@ fn store_overview(course_id: Option<&str>, overview: Option<JsonB>) {
     let course_id = required(course_id, "course_id", "store_overview");
     let JsonB(document) = required(overview, "overview", "store_overview");
     let course = CourseKey::parse(course_id).or_raise();
-    let parsed = parse_overview(&course, &document).or_raise();
+    let parsed = parse_overview(&course, document).or_raise();
     Spi::run_with_args(UPSERT, &arguments(course_id, parsed)).or_raise();
 }

@@ -82,12 +82,17 @@ CREATE FUNCTION coursenav_bench.blocks_label(size int) RETURNS text LANGUAGE sql
     SELECT to_char(size, 'FM999,999,999') || ' blocks'
 $$;
 
+-- One row of the printed table, as each section's report gives it; ord
+-- orders the rows and is not printed.
+CREATE TYPE coursenav_bench.report_row AS (
+    ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
+    result text, target text, verdict text);
+
 -- Read path: one row per workload, clients and variant; the coursenav row
 -- carries its TPS ratios to the peers and, at the targeted sizes, a verdict.
 -- The Demo Course's rows go to its own section.
 CREATE FUNCTION coursenav_bench.read_report(target_sizes int[])
-RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
-               result text, target text, verdict text)
+RETURNS SETOF coursenav_bench.report_row
 LANGUAGE sql AS $$
     WITH stats AS (
         SELECT r.workload, r.size, r.clients, r.variant, r.tps,
@@ -134,8 +139,7 @@ $$;
 
 -- Rebuild path: medians per size, growth between two sizes, peak memory.
 CREATE FUNCTION coursenav_bench.rebuild_report(small_size int, large_size int, growth_from int, memory_size int)
-RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
-               result text, target text, verdict text)
+RETURNS SETOF coursenav_bench.report_row
 LANGUAGE sql AS $$
     WITH medians AS (
         SELECT size, count(*) AS runs, min(ms) AS fastest, max(ms) AS slowest,
@@ -174,8 +178,7 @@ $$;
 -- returned from the commit); a reader goes back when it sees a version
 -- older, in bump order, than one it saw before.
 CREATE FUNCTION coursenav_bench.writes_report(course_size int, readers int)
-RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
-               result text, target text, verdict text)
+RETURNS SETOF coursenav_bench.report_row
 LANGUAGE sql AS $$
     WITH phases AS (
         SELECT r.phase, count(*) AS n_reads,
@@ -239,8 +242,7 @@ $$;
 
 -- Catalog sync: median time per catalog size, with what each run did.
 CREATE FUNCTION coursenav_bench.catalog_report(small_size int, large_size int)
-RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
-               result text, target text, verdict text)
+RETURNS SETOF coursenav_bench.report_row
 LANGUAGE sql AS $$
     WITH runs AS (
         SELECT size, page_size, count(*) AS runs, min(ms) AS fastest, max(ms) AS slowest,
@@ -265,8 +267,7 @@ $$;
 
 -- The Demo Course's rebuild; its reads come from read_report.
 CREATE FUNCTION coursenav_bench.demo_report()
-RETURNS TABLE (ord text, section text, workload text, clients int, tps text, p50_ms text, p99_ms text,
-               result text, target text, verdict text)
+RETURNS SETOF coursenav_bench.report_row
 LANGUAGE sql AS $$
     SELECT '5 2', 'demo course', format('coursenav.rebuild, Demo Course, %s', coursenav_bench.blocks_label(d.n_blocks)),
            1, NULL, coursenav_bench.ms(percentile_cont(0.5) WITHIN GROUP (ORDER BY r.ms)), NULL,
