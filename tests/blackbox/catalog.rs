@@ -97,6 +97,17 @@ fn labelled(n: usize, label_of: impl Fn(usize) -> &'static str) -> Vec<Option<St
     (0..n).map(|i| Some(marketing(i, label_of(i)))).collect()
 }
 
+/// A cluster with `n` published courses and the catalog token set, and a
+/// catalog listing their runs at "v1".
+fn cluster_and_catalog(name: &str, n: usize) -> (Cluster, Client, FakeCatalog) {
+    let cluster = Cluster::start(name, &[]);
+    let mut setup = cluster.connect();
+    publish_overviews(&mut setup, n);
+    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
+    let catalog = FakeCatalog::start(catalog_runs(n, "v1"));
+    (cluster, setup, catalog)
+}
+
 #[test]
 fn a_sync_copies_the_catalog_fields_and_counts_what_it_cannot_match() {
     let cluster = Cluster::start("catalog-sync", &[]);
@@ -173,11 +184,7 @@ fn closed_port() -> u16 {
 #[test]
 fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
     const N: usize = 9; // three pages of three
-    let cluster = Cluster::start("catalog-faults", &[]);
-    let mut setup = cluster.connect();
-    publish_overviews(&mut setup, N);
-    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
-    let catalog = FakeCatalog::start(catalog_runs(N, "v1"));
+    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-faults", N);
     let mut session = sync_session(&cluster, &catalog.url(), 3);
     assert_eq!(sync(&mut session).status, "ok");
     let synced = labelled(N, |_| "v1");
@@ -264,11 +271,7 @@ fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
 
 #[test]
 fn a_second_run_while_one_is_going_is_skipped() {
-    let cluster = Cluster::start("catalog-skip", &[]);
-    let mut setup = cluster.connect();
-    publish_overviews(&mut setup, 3);
-    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
-    let catalog = FakeCatalog::start(catalog_runs(3, "v1"));
+    let (cluster, _setup, catalog) = cluster_and_catalog("catalog-skip", 3);
     let mut first = sync_session(&cluster, &catalog.url(), 2);
     let mut second = sync_session(&cluster, &catalog.url(), 2);
 
@@ -289,11 +292,7 @@ fn a_second_run_while_one_is_going_is_skipped() {
 #[test]
 fn cancel_and_statement_timeout_stop_a_run_against_a_slow_catalog() {
     const N: usize = 40;
-    let cluster = Cluster::start("catalog-cancel", &[]);
-    let mut setup = cluster.connect();
-    publish_overviews(&mut setup, N);
-    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
-    let catalog = FakeCatalog::start(catalog_runs(N, "v1"));
+    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-cancel", N);
     let mut session = sync_session(&cluster, &catalog.url(), 2);
     assert_eq!(sync(&mut session).status, "ok");
 
@@ -387,11 +386,7 @@ fn pg_cron_runs_the_scheduled_sync() {
 #[test]
 fn a_publish_during_a_sync_against_a_slow_catalog_does_not_wait_for_the_catalog() {
     const N: usize = 20;
-    let cluster = Cluster::start("catalog-publish", &[]);
-    let mut setup = cluster.connect();
-    publish_overviews(&mut setup, N);
-    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
-    let catalog = FakeCatalog::start(catalog_runs(N, "v1"));
+    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-publish", N);
     catalog.slow_down(Duration::from_millis(300));
     let mut session = sync_session(&cluster, &catalog.url(), 2);
     session.batch_execute("SET coursenav.catalog_read_timeout = '10s'").unwrap();
