@@ -46,6 +46,8 @@ pub struct Cluster {
     pub dir: PathBuf,
     data: String,
     pub port: u16,
+    /// RLIMIT_AS for the postmaster and so every backend, when set.
+    address_space_limit: Option<u64>,
 }
 
 impl Cluster {
@@ -55,6 +57,30 @@ impl Cluster {
         cluster.start_server();
         cluster.execute("CREATE EXTENSION coursenav");
         cluster
+    }
+
+    /// Like `start`, but every backend runs under an address-space limit
+    /// (RLIMIT_AS, inherited from the postmaster): an allocation past it
+    /// fails, so a Rust allocation that is not bounded aborts the backend
+    /// and restarts the cluster instead of quietly growing. Tests check the
+    /// postmaster's start time and the log for "terminated by signal".
+    pub fn start_with_memory_limit(name: &str, settings: &[&str], bytes: u64) -> Cluster {
+        let mut cluster = Cluster::init(name, settings);
+        cluster.address_space_limit = Some(bytes);
+        cluster.start_server();
+        cluster.execute("CREATE EXTENSION coursenav");
+        cluster
+    }
+
+    /// When the postmaster started, which a crash and restart would change.
+    pub fn postmaster_start_time(&self) -> String {
+        self.connect().query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0)
+    }
+
+    /// Whether any backend died of a signal (a Rust abort, a segfault) so far.
+    pub fn backend_crashed(&self) -> bool {
+        let log = self.server_log();
+        log.contains("terminated by signal") || log.contains("was terminated by exception")
     }
 
     /// An empty folder the cluster owner can write, and a free port.
@@ -67,7 +93,7 @@ impl Cluster {
             assert!(ok.success());
         }
         let data = format!("{}/data", dir.display());
-        Cluster { dir, data, port: free_port() }
+        Cluster { dir, data, port: free_port(), address_space_limit: None }
     }
 
     fn init(name: &str, settings: &[&str]) -> Cluster {
@@ -102,7 +128,25 @@ impl Cluster {
     }
 
     pub fn start_server(&self) {
-        checked("pg_ctl", &["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "start"]);
+        let args = ["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "start"];
+        match self.address_space_limit {
+            None => checked("pg_ctl", &args),
+            Some(bytes) => {
+                // prlimit runs pg_ctl with the limit; the postmaster and its
+                // backends inherit it.
+                let limit = format!("--as={bytes}");
+                let pg_ctl = format!("{PG_BIN}/pg_ctl");
+                let mut command = vec!["prlimit", &limit, "--", &pg_ctl];
+                command.extend(args);
+                let out = if is_root() {
+                    Command::new("runuser").args(["-u", "postgres", "--"]).args(&command).output()
+                } else {
+                    Command::new(command[0]).args(&command[1..]).output()
+                }
+                .expect("prlimit pg_ctl");
+                assert!(out.status.success(), "pg_ctl under prlimit failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
     }
 
     pub fn connection_string(&self) -> String {
