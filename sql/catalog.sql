@@ -23,6 +23,10 @@ CREATE TABLE coursenav.catalog_sync_runs (
 );
 COMMENT ON TABLE coursenav.catalog_sync_runs IS
     'One row per catalog sync run: status, counts and the error that stopped it. The token never appears here.';
+-- The runs are history a DBA keeps: dumped with their ids (see schema.sql).
+SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
 
 -- The catalog's bearer token. Only the extension's owner reads or writes it
 -- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
@@ -33,11 +37,15 @@ CREATE TABLE coursenav.catalog_credentials (
 );
 COMMENT ON TABLE coursenav.catalog_credentials IS
     'The catalog API bearer token, readable by the extension owner only.';
+-- Not dumped, on purpose: a backup file travels further and is kept longer
+-- than the database, and a secret has no place in it. After a restore the
+-- first sync records a `failed` run saying there is no token, until the
+-- owner sets it again (or coursenav.catalog_token_file names a file).
 
 -- Sets (or with NULL removes) the catalog's bearer token. The token is an
 -- argument, not part of any message: nothing here echoes it.
 CREATE FUNCTION coursenav.set_catalog_token(token text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF token IS NULL OR token = '' THEN
         DELETE FROM coursenav.catalog_credentials;
@@ -52,7 +60,7 @@ END $$;
 -- would roll the run row back with everything else). Query cancel and
 -- statement_timeout do raise, between requests, and roll the run back.
 CREATE FUNCTION coursenav.catalog_sync()
-RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql AS $$
+RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_run_id bigint := coursenav.run_catalog_sync();
     finished coursenav.catalog_sync_runs;
@@ -63,13 +71,13 @@ END $$;
 
 -- The name of coursenav's pg_cron job, so a second schedule replaces the first.
 CREATE FUNCTION coursenav.catalog_sync_job_name()
-RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'coursenav-catalog-sync' $$;
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 'coursenav-catalog-sync' $$;
 
 CREATE FUNCTION coursenav.require_pg_cron()
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
-        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', current_database()
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', pg_catalog.current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
                       || 'and cron.database_name = ''' || current_database() || ''' in postgresql.conf, restart PostgreSQL, '
@@ -81,7 +89,7 @@ END $$;
 -- Registers the catalog sync with pg_cron (cron syntax, default every four
 -- hours), replacing an earlier schedule. Returns the pg_cron job id.
 CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
     PERFORM coursenav.require_pg_cron();
@@ -91,11 +99,11 @@ END $$;
 
 -- Removes the pg_cron job; returns whether there was one.
 CREATE FUNCTION coursenav.unschedule_catalog_sync()
-RETURNS boolean LANGUAGE plpgsql AS $$
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM coursenav.require_pg_cron();
     IF NOT EXISTS (SELECT 1 FROM cron.job j
-                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = current_user) THEN
+                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
         RETURN false;
     END IF;
     RETURN cron.unschedule(coursenav.catalog_sync_job_name());

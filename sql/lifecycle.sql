@@ -1,9 +1,16 @@
 -- The rebuild lifecycle: publish, begin, add blocks (Rust), complete or fail.
 -- Completing fires the trigger that validates, bumps and materialises.
+--
+-- Trust: every function pins its search_path to pg_catalog, pg_temp, so no
+-- object a caller creates (in public, or in pg_temp) is ever found in place
+-- of a built-in, and every coursenav object is named with its schema. The
+-- writing functions are SECURITY DEFINER: a writer role (coursenav_writer)
+-- needs EXECUTE on them and no privilege on any table, so it can publish and
+-- rebuild but never write a tree, a version or a rebuild's status itself.
 
 -- Raises null_value_not_allowed naming the function and argument.
 CREATE FUNCTION coursenav.require(value anyelement, argument text, function_name text)
-RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF value IS NULL THEN
         RAISE EXCEPTION 'coursenav.%: argument % must not be NULL', function_name, argument
@@ -15,7 +22,7 @@ END $$;
 -- none or when it is no longer building (`action` completes the message:
 -- "only a building rebuild can <action>").
 CREATE FUNCTION coursenav.lock_building_rebuild(p_rebuild_id bigint, action text)
-RETURNS coursenav.block_structures LANGUAGE plpgsql AS $$
+RETURNS coursenav.block_structures LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found_row coursenav.block_structures;
 BEGIN
@@ -39,7 +46,7 @@ END $$;
 -- given, updates the course-owned columns of the course's overview (even on
 -- a repeated publish) and leaves the catalog-owned ones as they are.
 CREATE FUNCTION coursenav.publish_course(course_id text, course_version text, overview jsonb DEFAULT NULL)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_publish coursenav.publish_log;
 BEGIN
@@ -73,7 +80,7 @@ END $$;
 -- Starts a rebuild of course_version and returns its id. A version that was
 -- never published is recorded as published now.
 CREATE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     publish bigint;
     new_id bigint;
@@ -91,7 +98,7 @@ END $$;
 -- Returns the new block_structure_version, or NULL when the rebuild was
 -- superseded by a newer publish that is already serving.
 CREATE FUNCTION coursenav.complete_rebuild(rebuild_id bigint)
-RETURNS uuid LANGUAGE plpgsql AS $$
+RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target coursenav.block_structures;
     final_status text;
@@ -113,7 +120,7 @@ END $$;
 -- Marks a building rebuild failed, with the reason. Nothing else changes:
 -- the previous version keeps serving.
 CREATE FUNCTION coursenav.fail_rebuild(rebuild_id bigint, error text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target coursenav.block_structures;
 BEGIN
@@ -131,7 +138,7 @@ END $$;
 -- statement PL/pgSQL plans with its value folded in: such a plan holds a
 -- detoasted copy of the whole document (tens of MB for a large course).
 CREATE FUNCTION coursenav.rebuild(course_id text, course_version text, blocks jsonb)
-RETURNS uuid LANGUAGE plpgsql AS $$
+RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_id bigint;
     added integer;
@@ -150,7 +157,7 @@ END $$;
 -- blocks and publish log. Returns whether the course was known. Listeners
 -- hear of it as a bump to a NULL version, so they drop cached trees.
 CREATE FUNCTION coursenav.delete_course(course_id text)
-RETURNS boolean LANGUAGE plpgsql AS $$
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     known boolean := false;
     found_rows bigint;
@@ -173,7 +180,7 @@ BEGIN
     GET DIAGNOSTICS found_rows = ROW_COUNT;
     known := known OR found_rows > 0;
     IF known THEN
-        PERFORM pg_notify('coursenav_version', json_build_object(
+        PERFORM pg_catalog.pg_notify('coursenav_version', pg_catalog.json_build_object(
             'course_id', delete_course.course_id,
             'block_structure_version', NULL,
             'course_version', NULL)::text);
@@ -185,14 +192,14 @@ END $$;
 -- coursenav.keep_structures finished ones and the one now serving (as Open
 -- edX keeps five). The structure rows stay as history.
 CREATE FUNCTION coursenav.prune_structures(course_id text, serving bigint)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM coursenav.block_chunks c
      USING (SELECT s.rebuild_id FROM coursenav.block_structures s
              WHERE s.course_id = prune_structures.course_id
                AND s.status <> 'building' AND s.rebuild_id <> serving
              ORDER BY s.rebuild_id DESC
-            OFFSET greatest(coalesce(current_setting('coursenav.keep_structures', true), '5')::int - 1, 0)) old
+            OFFSET greatest(coalesce(pg_catalog.current_setting('coursenav.keep_structures', true), '5')::int - 1, 0)) old
      WHERE c.course_id = prune_structures.course_id AND c.rebuild_id = old.rebuild_id;
 END $$;
 
@@ -201,10 +208,10 @@ END $$;
 -- materialise the navigation tree, and notify listeners. Readers see the old
 -- tree until this commits and the new one right after; they never wait.
 CREATE FUNCTION coursenav.on_rebuild_complete()
-RETURNS trigger LANGUAGE plpgsql AS $$
+RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     serving_now coursenav.course_versions;
-    new_version uuid := gen_random_uuid();
+    new_version uuid := pg_catalog.gen_random_uuid();
     tree json;
 BEGIN
     -- One completion per course at a time: the second waits here and then
@@ -243,7 +250,7 @@ BEGIN
            tree = excluded.tree;
     PERFORM coursenav.prune_structures(NEW.course_id, NEW.rebuild_id);
     -- Delivered at commit, so a listener never hears of an uncommitted version.
-    PERFORM pg_notify('coursenav_version', json_build_object(
+    PERFORM pg_catalog.pg_notify('coursenav_version', pg_catalog.json_build_object(
         'course_id', NEW.course_id,
         'block_structure_version', new_version,
         'course_version', NEW.course_version)::text);

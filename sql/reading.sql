@@ -1,12 +1,16 @@
 -- The read path and what DBAs read. Nothing here builds, validates or writes:
 -- it only reads what the completion trigger materialised, so it runs as
 -- well on a read replica as on the primary.
+--
+-- The read functions are SECURITY DEFINER with a pinned search_path: a
+-- reader role (coursenav_reader) needs EXECUTE on them and SELECT on the
+-- overviews, and no privilege on the tables behind them.
 
 -- The navigation sidebar of the course's current block structure version,
 -- or NULL for a course that was never rebuilt. A malformed key is an error,
 -- checked only on a miss so a hit costs one primary-key lookup.
 CREATE FUNCTION coursenav.navigation_tree(course_id text)
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result_tree json;
 BEGIN
@@ -20,7 +24,7 @@ END $$;
 
 -- The block_structure_version now serving, or NULL if never rebuilt.
 CREATE FUNCTION coursenav.block_structure_version(course_id text)
-RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result_version uuid;
 BEGIN

@@ -137,3 +137,19 @@ CREATE TABLE coursenav.course_overviews (
 );
 COMMENT ON TABLE coursenav.course_overviews IS
     'One row per course. Publishes write the course-owned columns; only the catalog sync writes marketing_url, eligible_for_financial_aid, content_language and catalog_synced_at.';
+
+-- Every table above holds data no one can make again, so pg_dump dumps its
+-- rows (tables an extension creates are otherwise left out of a dump), and
+-- the identity sequences with them, so publish ids and rebuild ids go on
+-- after a restore instead of colliding.
+-- (one statement per table: each call rewrites the extension's catalog row.)
+SELECT pg_catalog.pg_extension_config_dump('coursenav.publish_log', '');
+SELECT pg_catalog.pg_extension_config_dump('coursenav.block_structures', '');
+SELECT pg_catalog.pg_extension_config_dump('coursenav.block_chunks', '');
+SELECT pg_catalog.pg_extension_config_dump('coursenav.course_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('coursenav.version_history', '');
+SELECT pg_catalog.pg_extension_config_dump('coursenav.navigation_trees', '');
+SELECT pg_catalog.pg_extension_config_dump('coursenav.course_overviews', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('coursenav.publish_log', 'publish_id')::regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('coursenav.block_structures', 'rebuild_id')::regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('coursenav.version_history', 'bump_id')::regclass, '');

@@ -14,6 +14,23 @@
 
 use crate::domain::problem::{Problem, ProblemKind};
 
+/// The longest course or block key accepted, in bytes: Open edX stores keys
+/// in `CourseKeyField`/`UsageKeyField` columns of 255 characters. The bound
+/// also keeps every NOTIFY payload (course key, version stamps) far below
+/// PostgreSQL's 8,000 bytes, so a course that can be published can always be
+/// rebuilt and deleted.
+pub const MAX_KEY_BYTES: usize = 255;
+
+/// A key too long to be a key, shown by its first characters only: an
+/// error message must not echo megabytes of input.
+fn overlong_key(what: &str, key: &str) -> Problem {
+    let shown: String = key.chars().take(64).collect();
+    Problem::new(
+        ProblemKind::BadKey,
+        format!("invalid {what} key \"{shown}...\": {} bytes, more than the {MAX_KEY_BYTES} a key may hold", key.len()),
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CourseKey {
     V1 { org: String, course: String, run: String },
@@ -98,6 +115,9 @@ fn plus_parts(body: &str) -> Option<(&str, &str, &str, Option<&str>)> {
 
 impl CourseKey {
     pub fn parse(key: &str) -> Result<CourseKey, Problem> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(overlong_key("course", key));
+        }
         let owned = |s: &str| s.to_string();
         if let Some(body) = key.strip_prefix("course-v1:") {
             if let Some((org, course, run, None)) = plus_parts(body) {
@@ -172,6 +192,9 @@ impl std::fmt::Display for CourseKey {
 
 impl<'a> BlockKey<'a> {
     pub fn parse(key: &'a str) -> Result<BlockKey<'a>, Problem> {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(overlong_key("block", key));
+        }
         Self::try_parse(key).ok_or_else(|| bad_block_key(key))
     }
 
@@ -303,6 +326,20 @@ mod tests {
         let err = block_key_of_course(key, &course).unwrap_err();
         assert_eq!(err.kind, ProblemKind::BadKey);
         assert!(err.message.contains(key) && err.message.contains("course-v1:OpenedX+DemoX+DemoCourse"));
+    }
+
+    #[test]
+    fn keys_longer_than_open_edx_stores_are_refused_without_echoing_them() {
+        let run = "R".repeat(MAX_KEY_BYTES);
+        let course = format!("course-v1:A+B+{run}");
+        let err = CourseKey::parse(&course).unwrap_err();
+        assert_eq!(err.kind, ProblemKind::BadKey);
+        assert!(err.message.contains("more than the 255") && err.message.len() < 200, "{}", err.message);
+        let block = format!("block-v1:A+B+C+type@html+block@{run}");
+        assert!(BlockKey::parse(&block).unwrap_err().message.contains("more than the 255"));
+        let longest = format!("course-v1:A+B+{}", "R".repeat(MAX_KEY_BYTES - "course-v1:A+B+".len()));
+        assert_eq!(longest.len(), MAX_KEY_BYTES);
+        assert!(CourseKey::parse(&longest).is_ok());
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn stored_links(course_ids: Vec<String>) -> HashMap<String, AboutLinks> {
 
 /// The link to a course's about page, or NULL for a course with no overview.
 #[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
 fn course_about_url(course_id: Option<&str>) -> Option<String> {
     let course_id = required(course_id, "course_id", "course_about_url");
     let course = CourseKey::parse(course_id).or_raise();

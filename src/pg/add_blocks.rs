@@ -127,7 +127,8 @@ fn store_chunk(rebuild_id: i64, course_id: &str, block_count: i32, document: Jso
 /// Adds a chunk of blocks (the Course Blocks shape) to a building rebuild
 /// and returns how many blocks it added. A block repeated from an earlier
 /// chunk is found when the rebuild completes, where every block is in.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn add_blocks(rebuild_id: Option<i64>, blocks: Option<JsonbValue>) -> i32 {
     let rebuild_id = required(rebuild_id, "rebuild_id", "add_blocks");
     let document = required(blocks, "blocks", "add_blocks");

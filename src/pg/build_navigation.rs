@@ -76,6 +76,7 @@ fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
 }
 
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn build_navigation(
     course_id: Option<&str>,
     rebuild_id: Option<i64>,

@@ -12,6 +12,7 @@
 use crate::domain::catalog_page::{max_page_bytes, parse_page, CatalogRun, Page, Update};
 use crate::domain::catalog_walk::{redacted, Status, Tally, Walk};
 use crate::pg::catalog_http::CatalogClient;
+use crate::pg::catalog_token::catalog_token;
 use crate::pg::errors::OrRaise;
 use crate::pg::settings::{
     text, CATALOG_API_URL, CATALOG_CONNECT_TIMEOUT_MS, CATALOG_PAGE_SIZE, CATALOG_READ_TIMEOUT_MS,
@@ -61,19 +62,6 @@ fn finish_run(run_id: i64, status: Status, tally: &Tally, error: Option<&str>) {
         &args,
     )
     .or_raise();
-}
-
-/// The bearer token, if one was set. Read on the backend's thread, before
-/// any request; it goes only into the Authorization header.
-fn token() -> Option<String> {
-    Spi::connect(|client| {
-        let rows = client.select("SELECT token FROM coursenav.catalog_credentials", Some(1), &[])?;
-        match rows.is_empty() {
-            true => Ok(None),
-            false => rows.first().get::<String>(1),
-        }
-    })
-    .or_raise()
 }
 
 /// Applies one page in one statement: every matched overview gets the
@@ -190,7 +178,7 @@ fn apply_pages(pages: &[Page], tally: &mut Tally) {
 /// Everything a run needs before its first request, or why it cannot start.
 fn prepare(page_size: u32) -> Result<(Walk, CatalogClient), String> {
     let walk = Walk::new(&text(&CATALOG_API_URL), page_size)?;
-    let token = token().ok_or("no catalog token: set one with coursenav.set_catalog_token(token)")?;
+    let token = catalog_token()?;
     let millis = |ms: i32| Duration::from_millis(ms.max(1) as u64);
     let client = CatalogClient::new(
         &token,
@@ -207,6 +195,7 @@ fn shown_catalog_url() -> Option<String> {
 
 /// Runs one catalog sync and returns its run id.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn run_catalog_sync() -> i64 {
     let catalog_url = shown_catalog_url();
     if !try_lock() {

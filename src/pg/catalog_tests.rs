@@ -191,7 +191,7 @@ mod tests {
 
     #[pg_test]
     fn only_the_owner_reads_the_token() {
-        Spi::run("CREATE ROLE coursenav_app_reader").unwrap();
+        Spi::run("CREATE ROLE coursenav_app_reader IN ROLE coursenav_reader, coursenav_writer").unwrap();
         let may = |table: &str| {
             Spi::get_one::<bool>(&format!("SELECT has_table_privilege('coursenav_app_reader', 'coursenav.{table}', 'SELECT')")).unwrap().unwrap()
         };

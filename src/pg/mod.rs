@@ -7,6 +7,7 @@ mod build_navigation;
 mod jsonb_reader;
 mod catalog_http;
 mod catalog_sync;
+mod catalog_token;
 mod errors;
 mod keys;
 mod overviews;
@@ -17,5 +18,7 @@ pub mod settings;
 mod catalog_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
+#[cfg(any(test, feature = "pg_test"))]
+mod privilege_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod sql_checks;

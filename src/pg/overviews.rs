@@ -51,6 +51,7 @@ fn arguments(course_id: &str, o: Overview) -> Vec<DatumWithOid<'static>> {
 }
 
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn store_overview(course_id: Option<&str>, overview: Option<JsonB>) {
     let course_id = required(course_id, "course_id", "store_overview");
     let JsonB(document) = required(overview, "overview", "store_overview");

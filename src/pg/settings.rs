@@ -3,7 +3,8 @@
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
 
-/// Most blocks one structure may hold; guards the server against a runaway payload.
+/// Most blocks one structure may hold; guards the server against a runaway
+/// payload, so only a superuser may change it (a caller could lift it otherwise).
 pub static MAX_BLOCKS: GucSetting<i32> = GucSetting::<i32>::new(200_000);
 
 /// How many finished structures of a course keep their blocks.
@@ -17,6 +18,8 @@ pub static LMS_ROOT_URL: GucSetting<Option<CString>> = GucSetting::<Option<CStri
 
 /// Where the catalog sync reads course runs, and how.
 pub static CATALOG_API_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// A file holding the catalog token, read by each sync (superuser only).
+pub static CATALOG_TOKEN_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static CATALOG_PAGE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
 pub static CATALOG_CONNECT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
 pub static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
@@ -34,7 +37,7 @@ pub fn register() {
         &MAX_BLOCKS,
         1,
         i32::MAX,
-        GucContext::Userset,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_int_guc(
@@ -85,6 +88,15 @@ fn register_catalog() {
         c"The course-discovery catalog the catalog sync reads.",
         c"catalog_sync reads {catalog_api_url}/api/v1/course_runs/ with the token set by set_catalog_token.",
         &CATALOG_API_URL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    // Superuser only: whoever names the file chooses what is sent as the token.
+    GucRegistry::define_string_guc(
+        c"coursenav.catalog_token_file",
+        c"A file holding the catalog's bearer token, which then never passes through SQL.",
+        c"Read by every catalog sync; when set, it is used instead of set_catalog_token's.",
+        &CATALOG_TOKEN_FILE,
         GucContext::Suset,
         GucFlags::default(),
     );

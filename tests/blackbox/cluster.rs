@@ -158,6 +158,26 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.port))
     }
 
+    /// A session of another role (trust authentication: no password), in `database`.
+    pub fn connect_as(&self, user: &str, database: &str) -> postgres::Client {
+        let connection = format!("host=127.0.0.1 port={} user={user} dbname={database}", self.port);
+        postgres::Client::connect(&connection, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connect to {} as {user}: {e}", self.port))
+    }
+
+    /// Runs one of PostgreSQL's client programs (pg_dump, pg_restore, psql)
+    /// against this cluster as the superuser; returns its stdout.
+    pub fn client_program(&self, program: &str, args: &[&str]) -> Vec<u8> {
+        let port = self.port.to_string();
+        let out = Command::new(format!("{PG_BIN}/{program}"))
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
     /// Connects, retrying while the server recovers from a crash.
     pub fn connect_when_ready(&self, within: Duration) -> postgres::Client {
         let deadline = Instant::now() + within;

@@ -9,3 +9,4 @@ mod demo_course;
 mod fake_catalog;
 mod foundation;
 mod olx;
+mod production;
