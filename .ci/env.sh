@@ -25,9 +25,22 @@ hold_install_lock() {
 }
 
 # Builds and installs the extension into Debian's PostgreSQL 15 (setup.sh
-# made its folders writable for a user with sudo).
+# made its folders writable for a user with sudo). cargo pgrx installs the
+# current version's script and the upgrade scripts (sql/coursenav--A--B.sql);
+# the install scripts of earlier releases, kept as sql/coursenav--X.sql, are
+# copied beside them so `CREATE EXTENSION coursenav VERSION 'X'` works (the
+# upgrade test starts from them).
 install_extension() {
     cargo pgrx install "$@" --pg-config "$PG_CONFIG"
+    local current script
+    current="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -1)"
+    for script in "$ROOT"/sql/coursenav--*.sql; do
+        case "$(basename "$script")" in
+        *--*--*) ;;                                  # an upgrade script: cargo pgrx copied it
+        "coursenav--$current.sql") ;;                # the current version: cargo pgrx wrote it
+        *) cp "$script" "$("$PG_CONFIG" --sharedir)/extension/" ;;
+        esac
+    done
 }
 
 # start_cluster DIR PORT [postgresql.conf lines...]: a throwaway cluster on
