@@ -53,6 +53,13 @@ BEGIN
     PERFORM coursenav.require(course_id, 'course_id', 'publish_course');
     PERFORM coursenav.require(course_version, 'course_version', 'publish_course');
     PERFORM coursenav.assert_course_key(course_id);
+    -- As long as a key at most (Open edX versions are 24 hex digits), so
+    -- every NOTIFY about the course stays far below its 8,000-byte limit.
+    IF pg_catalog.octet_length(course_version) > 255 THEN
+        RAISE EXCEPTION 'coursenav: course "%": course_version is % bytes, more than the 255 a version may hold',
+            course_id, pg_catalog.octet_length(course_version)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF overview IS NOT NULL THEN
         PERFORM coursenav.store_overview(course_id, overview);
     END IF;
@@ -164,6 +171,14 @@ DECLARE
 BEGIN
     PERFORM coursenav.require(course_id, 'course_id', 'delete_course');
     PERFORM coursenav.assert_course_key(course_id);
+    -- Lock the course's rebuilds first, in the order completions take their
+    -- locks (rebuild row, then version row), so the two never deadlock.
+    -- add_blocks holds its rebuild's row lock until it commits: waiting for
+    -- it here means the chunk it adds is committed, and so seen and deleted
+    -- by the statements below (each takes a new snapshot), never left
+    -- behind with no rebuild to own it.
+    PERFORM 1 FROM coursenav.block_structures s WHERE s.course_id = delete_course.course_id
+      ORDER BY s.rebuild_id FOR UPDATE;
     -- Completions of this course lock its version row: wait for them.
     PERFORM 1 FROM coursenav.course_versions v WHERE v.course_id = delete_course.course_id FOR UPDATE;
     DELETE FROM coursenav.navigation_trees t WHERE t.course_id = delete_course.course_id;

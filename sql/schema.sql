@@ -1,6 +1,20 @@
 -- coursenav tables. course_id leads every key, so the schema can be sharded
 -- by course (Citus-style) without changing a query.
 
+-- Keys, names and documents are UTF-8 from end to end (Open edX's are), and
+-- the Rust code reads and writes text as UTF-8: in a database of another
+-- encoding a non-ASCII name would be refused or a key garbled, so such a
+-- database is refused up front, with the reason.
+DO $$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'coursenav needs a UTF8 database; database "%" is %',
+            pg_catalog.current_database(), pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create the database with ENCODING ''UTF8'' (from template0), as Open edX''s are.';
+    END IF;
+END $$;
+
 -- Every publish of a course, in the order it happened. The id orders
 -- publishes: course versions are opaque strings and never compared as text.
 CREATE TABLE coursenav.publish_log (

@@ -9,4 +9,6 @@ mod demo_course;
 mod fake_catalog;
 mod foundation;
 mod olx;
+mod limits;
 mod production;
+mod upgrade;

@@ -13,16 +13,16 @@ WITH ext AS (
     SELECT c.* FROM pg_catalog.pg_class c JOIN members m ON m.classid = 'pg_catalog.pg_class'::regclass AND m.objid = c.oid
 ), procs AS (
     SELECT p.* FROM pg_catalog.pg_proc p JOIN members m ON m.classid = 'pg_catalog.pg_proc'::regclass AND m.objid = p.oid
-), facts AS (
-    SELECT 'relation ' || c.oid::regclass || ' kind ' || c.relkind || ' acl ' || coalesce(c.relacl::text, '-')
+), facts(fact) AS (
+    SELECT 'relation ' || c.oid::regclass || ' kind ' || c.relkind::text || ' acl ' || coalesce(c.relacl::text, '-')
            || ' options ' || coalesce(c.reloptions::text, '-') || ' comment ' || coalesce(pg_catalog.obj_description(c.oid, 'pg_class'), '-')
       FROM rels c
     UNION ALL
     SELECT 'column ' || c.oid::regclass || '.' || a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod)
            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
            || ' default ' || coalesce(pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '-')
-           || ' identity ' || a.attidentity || ' generated ' || a.attgenerated
-           || ' storage ' || a.attstorage || ' compression ' || a.attcompression
+           || ' identity ' || a.attidentity::text || ' generated ' || a.attgenerated::text
+           || ' storage ' || a.attstorage::text || ' compression ' || a.attcompression::text
            || ' position ' || a.attnum
       FROM rels c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
@@ -55,4 +55,4 @@ WITH ext AS (
     SELECT 'role ' || r.rolname || ' login ' || r.rolcanlogin
       FROM pg_catalog.pg_roles r WHERE r.rolname LIKE 'coursenav\_%'
 )
-SELECT f FROM facts f ORDER BY 1;
+SELECT fact FROM facts WHERE fact IS NOT NULL ORDER BY 1;

@@ -1,0 +1,99 @@
+-- coursenav 0.1.0 -> 0.2.0
+--
+-- No input takes the cluster down: exact answers at the edges.
+-- * A database that is not UTF8 is refused (it would garble keys and
+--   refuse non-ASCII names); upgrading one fails here, with the reason.
+-- * publish_course refuses a course_version longer than 255 bytes, so every
+--   NOTIFY about the course fits and the course can always be rebuilt and
+--   deleted.
+-- * delete_course waits for a concurrent add_blocks of the course and
+--   deletes its chunk too, instead of leaving it behind with no rebuild.
+
+DO $$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'coursenav needs a UTF8 database; database "%" is %',
+            pg_catalog.current_database(), pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create the database with ENCODING ''UTF8'' (from template0), as Open edX''s are.';
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION coursenav.publish_course(course_id text, course_version text, overview jsonb DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_publish coursenav.publish_log;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'publish_course');
+    PERFORM coursenav.require(course_version, 'course_version', 'publish_course');
+    PERFORM coursenav.assert_course_key(course_id);
+    -- As long as a key at most (Open edX versions are 24 hex digits), so
+    -- every NOTIFY about the course stays far below its 8,000-byte limit.
+    IF pg_catalog.octet_length(course_version) > 255 THEN
+        RAISE EXCEPTION 'coursenav: course "%": course_version is % bytes, more than the 255 a version may hold',
+            course_id, pg_catalog.octet_length(course_version)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF overview IS NOT NULL THEN
+        PERFORM coursenav.store_overview(course_id, overview);
+    END IF;
+
+    INSERT INTO coursenav.publish_log AS p (course_id, course_version)
+    VALUES (publish_course.course_id, publish_course.course_version)
+    ON CONFLICT ON CONSTRAINT publish_log_course_id_course_version_key DO NOTHING
+    RETURNING p.* INTO new_publish;
+    IF new_publish.publish_id IS NULL THEN
+        RETURN (SELECT p.publish_id FROM coursenav.publish_log p
+                 WHERE p.course_id = publish_course.course_id
+                   AND p.course_version = publish_course.course_version);
+    END IF;
+
+    INSERT INTO coursenav.course_versions AS v (course_id, published_version, publish_id, published_at)
+    VALUES (new_publish.course_id, new_publish.course_version, new_publish.publish_id, new_publish.published_at)
+    ON CONFLICT ON CONSTRAINT course_versions_pkey DO UPDATE
+       SET published_version = excluded.published_version,
+           publish_id = excluded.publish_id,
+           published_at = excluded.published_at
+     WHERE v.publish_id IS NULL OR v.publish_id < excluded.publish_id;
+    RETURN new_publish.publish_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION coursenav.delete_course(course_id text)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    known boolean := false;
+    found_rows bigint;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'delete_course');
+    PERFORM coursenav.assert_course_key(course_id);
+    -- Lock the course's rebuilds first, in the order completions take their
+    -- locks (rebuild row, then version row), so the two never deadlock.
+    -- add_blocks holds its rebuild's row lock until it commits: waiting for
+    -- it here means the chunk it adds is committed, and so seen and deleted
+    -- by the statements below (each takes a new snapshot), never left
+    -- behind with no rebuild to own it.
+    PERFORM 1 FROM coursenav.block_structures s WHERE s.course_id = delete_course.course_id
+      ORDER BY s.rebuild_id FOR UPDATE;
+    -- Completions of this course lock its version row: wait for them.
+    PERFORM 1 FROM coursenav.course_versions v WHERE v.course_id = delete_course.course_id FOR UPDATE;
+    DELETE FROM coursenav.navigation_trees t WHERE t.course_id = delete_course.course_id;
+    DELETE FROM coursenav.version_history h WHERE h.course_id = delete_course.course_id;
+    DELETE FROM coursenav.course_versions v WHERE v.course_id = delete_course.course_id;
+    GET DIAGNOSTICS found_rows = ROW_COUNT;
+    known := known OR found_rows > 0;
+    DELETE FROM coursenav.block_chunks c WHERE c.course_id = delete_course.course_id;
+    DELETE FROM coursenav.block_structures s WHERE s.course_id = delete_course.course_id;
+    DELETE FROM coursenav.publish_log p WHERE p.course_id = delete_course.course_id;
+    GET DIAGNOSTICS found_rows = ROW_COUNT;
+    known := known OR found_rows > 0;
+    DELETE FROM coursenav.course_overviews o WHERE o.course_id = delete_course.course_id;
+    GET DIAGNOSTICS found_rows = ROW_COUNT;
+    known := known OR found_rows > 0;
+    IF known THEN
+        PERFORM pg_catalog.pg_notify('coursenav_version', pg_catalog.json_build_object(
+            'course_id', delete_course.course_id,
+            'block_structure_version', NULL,
+            'course_version', NULL)::text);
+    END IF;
+    RETURN known;
+END $$;
