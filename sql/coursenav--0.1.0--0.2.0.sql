@@ -8,6 +8,7 @@
 --   deleted.
 -- * delete_course waits for a concurrent add_blocks of the course and
 --   deletes its chunk too, instead of leaving it behind with no rebuild.
+-- * Every API function says what it is for and who may call it.
 
 DO $$
 BEGIN
@@ -97,3 +98,36 @@ BEGIN
     END IF;
     RETURN known;
 END $$;
+
+-- The API documents itself: `\df+ coursenav.*` shows what each function is
+-- for and who may call it. Functions with no comment are internal.
+COMMENT ON FUNCTION coursenav.publish_course(text, text, jsonb) IS
+    'Writer. Records a publish of course_version (and, given, the course-owned overview fields); returns its publish_id. The serving structure keeps serving.';
+COMMENT ON FUNCTION coursenav.begin_rebuild(text, text) IS
+    'Writer. Starts a rebuild of course_version (recording its publish if new); returns the rebuild id for add_blocks and complete_rebuild.';
+COMMENT ON FUNCTION coursenav.add_blocks(bigint, jsonb) IS
+    'Writer. Checks and stores one Course Blocks chunk of a building rebuild; returns how many blocks it added.';
+COMMENT ON FUNCTION coursenav.complete_rebuild(bigint) IS
+    'Writer. Validates the whole structure, bumps block_structure_version and materialises the tree, in this transaction; returns the new version, or NULL if superseded.';
+COMMENT ON FUNCTION coursenav.fail_rebuild(bigint, text) IS
+    'Writer. Marks a building rebuild failed with the reason; the previous version keeps serving.';
+COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
+    'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
+COMMENT ON FUNCTION coursenav.delete_course(text) IS
+    'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.catalog_sync() IS
+    'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
+COMMENT ON FUNCTION coursenav.navigation_tree(text) IS
+    'Reader. The navigation sidebar (course, chapters, sequentials, verticals) of the serving structure, as json; NULL if never rebuilt.';
+COMMENT ON FUNCTION coursenav.block_structure_version(text) IS
+    'Reader. The block_structure_version now serving; NULL if never rebuilt.';
+COMMENT ON FUNCTION coursenav.course_about_url(text) IS
+    'Reader. The link to the course''s about page by Open edX''s rules (social sharing, marketing site, LMS); NULL without an overview.';
+COMMENT ON FUNCTION coursenav.assert_course_key(text) IS
+    'Reader. Returns the course key unchanged, or raises 22023 if it is not a valid Open edX course key.';
+COMMENT ON FUNCTION coursenav.set_catalog_token(text) IS
+    'Owner. Stores (NULL: removes) the catalog bearer token; prefer coursenav.catalog_token_file, which keeps it out of SQL.';
+COMMENT ON FUNCTION coursenav.schedule_catalog_sync(text) IS
+    'Owner. Schedules catalog_sync with pg_cron (cron syntax, default every four hours), replacing an earlier schedule; returns the job id.';
+COMMENT ON FUNCTION coursenav.unschedule_catalog_sync() IS
+    'Owner. Removes the pg_cron job of catalog_sync; returns whether there was one.';

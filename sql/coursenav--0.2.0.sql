@@ -467,6 +467,123 @@ CREATE TRIGGER bump_on_complete
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/lib.rs:14
+-- requires:
+--   lifecycle
+
+-- The catalog sync: its runs, its token, and its pg_cron schedule. The
+-- sync itself (HTTP, page parsing, one UPDATE per page) is run_catalog_sync
+-- in Rust; catalog_sync() below returns the run's row.
+
+-- One row per run of the catalog sync. The whole run is one transaction, so
+-- a row is only ever seen finished: ok, partial (pages applied before a
+-- failing page stay applied), failed (nothing applied) or skipped (another
+-- run was going).
+CREATE TABLE coursenav.catalog_sync_runs (
+    run_id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at       timestamptz,
+    status            text        NOT NULL DEFAULT 'running'
+                      CHECK (status IN ('running', 'ok', 'partial', 'failed', 'skipped')),
+    catalog_url       text,
+    pages_fetched     integer     NOT NULL DEFAULT 0,
+    runs_seen         bigint      NOT NULL DEFAULT 0,
+    overviews_matched bigint      NOT NULL DEFAULT 0,
+    not_found         bigint      NOT NULL DEFAULT 0,
+    updated           bigint      NOT NULL DEFAULT 0,
+    urls_rejected     bigint      NOT NULL DEFAULT 0,
+    error             text
+);
+COMMENT ON TABLE coursenav.catalog_sync_runs IS
+    'One row per catalog sync run: status, counts and the error that stopped it. The token never appears here.';
+-- The runs are history a DBA keeps: dumped with their ids (see schema.sql).
+SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
+
+-- The catalog's bearer token. Only the extension's owner reads or writes it
+-- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
+CREATE TABLE coursenav.catalog_credentials (
+    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    token      text        NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE coursenav.catalog_credentials IS
+    'The catalog API bearer token, readable by the extension owner only.';
+-- Not dumped, on purpose: a backup file travels further and is kept longer
+-- than the database, and a secret has no place in it. After a restore the
+-- first sync records a `failed` run saying there is no token, until the
+-- owner sets it again (or coursenav.catalog_token_file names a file).
+
+-- Sets (or with NULL removes) the catalog's bearer token. The token is an
+-- argument, not part of any message: nothing here echoes it.
+CREATE FUNCTION coursenav.set_catalog_token(token text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF token IS NULL OR token = '' THEN
+        DELETE FROM coursenav.catalog_credentials;
+        RETURN;
+    END IF;
+    INSERT INTO coursenav.catalog_credentials AS c (token) VALUES (set_catalog_token.token)
+    ON CONFLICT (singleton) DO UPDATE SET token = excluded.token, updated_at = clock_timestamp();
+END $$;
+
+-- Runs one catalog sync and returns its row. Catalog failures never raise:
+-- they end the run as partial or failed with the error recorded (an ERROR
+-- would roll the run row back with everything else). Query cancel and
+-- statement_timeout do raise, between requests, and roll the run back.
+CREATE FUNCTION coursenav.catalog_sync()
+RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_run_id bigint := coursenav.run_catalog_sync();
+    finished coursenav.catalog_sync_runs;
+BEGIN
+    SELECT * INTO finished FROM coursenav.catalog_sync_runs r WHERE r.run_id = new_run_id;
+    RETURN finished;
+END $$;
+
+-- The name of coursenav's pg_cron job, so a second schedule replaces the first.
+CREATE FUNCTION coursenav.catalog_sync_job_name()
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 'coursenav-catalog-sync' $$;
+
+CREATE FUNCTION coursenav.require_pg_cron()
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
+                      || 'and cron.database_name = ''' || current_database() || ''' in postgresql.conf, restart PostgreSQL, '
+                      || 'then run CREATE EXTENSION pg_cron; in this database.',
+                  DETAIL = 'schedule_catalog_sync registers the sync as a pg_cron job; without pg_cron run coursenav.catalog_sync() from any scheduler.';
+    END IF;
+END $$;
+
+-- Registers the catalog sync with pg_cron (cron syntax, default every four
+-- hours), replacing an earlier schedule. Returns the pg_cron job id.
+CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
+    PERFORM coursenav.require_pg_cron();
+    -- pg_cron updates a job of the same name instead of adding one.
+    RETURN cron.schedule(coursenav.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
+END $$;
+
+-- Removes the pg_cron job; returns whether there was one.
+CREATE FUNCTION coursenav.unschedule_catalog_sync()
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM coursenav.require_pg_cron();
+    IF NOT EXISTS (SELECT 1 FROM cron.job j
+                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
+        RETURN false;
+    END IF;
+    RETURN cron.unschedule(coursenav.catalog_sync_job_name());
+END $$;
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/lib.rs:13
 -- requires:
 --   lifecycle
@@ -583,123 +700,6 @@ SELECT c.course_id,
        jsonb_each(c.document -> 'blocks') AS b;
 COMMENT ON VIEW coursenav.blocks IS
     'Every block of every stored structure, one row each, children in authored order.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
--- src/lib.rs:14
--- requires:
---   lifecycle
-
--- The catalog sync: its runs, its token, and its pg_cron schedule. The
--- sync itself (HTTP, page parsing, one UPDATE per page) is run_catalog_sync
--- in Rust; catalog_sync() below returns the run's row.
-
--- One row per run of the catalog sync. The whole run is one transaction, so
--- a row is only ever seen finished: ok, partial (pages applied before a
--- failing page stay applied), failed (nothing applied) or skipped (another
--- run was going).
-CREATE TABLE coursenav.catalog_sync_runs (
-    run_id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    started_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    finished_at       timestamptz,
-    status            text        NOT NULL DEFAULT 'running'
-                      CHECK (status IN ('running', 'ok', 'partial', 'failed', 'skipped')),
-    catalog_url       text,
-    pages_fetched     integer     NOT NULL DEFAULT 0,
-    runs_seen         bigint      NOT NULL DEFAULT 0,
-    overviews_matched bigint      NOT NULL DEFAULT 0,
-    not_found         bigint      NOT NULL DEFAULT 0,
-    updated           bigint      NOT NULL DEFAULT 0,
-    urls_rejected     bigint      NOT NULL DEFAULT 0,
-    error             text
-);
-COMMENT ON TABLE coursenav.catalog_sync_runs IS
-    'One row per catalog sync run: status, counts and the error that stopped it. The token never appears here.';
--- The runs are history a DBA keeps: dumped with their ids (see schema.sql).
-SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
-SELECT pg_catalog.pg_extension_config_dump(
-    pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
-
--- The catalog's bearer token. Only the extension's owner reads or writes it
--- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
-CREATE TABLE coursenav.catalog_credentials (
-    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
-    token      text        NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-COMMENT ON TABLE coursenav.catalog_credentials IS
-    'The catalog API bearer token, readable by the extension owner only.';
--- Not dumped, on purpose: a backup file travels further and is kept longer
--- than the database, and a secret has no place in it. After a restore the
--- first sync records a `failed` run saying there is no token, until the
--- owner sets it again (or coursenav.catalog_token_file names a file).
-
--- Sets (or with NULL removes) the catalog's bearer token. The token is an
--- argument, not part of any message: nothing here echoes it.
-CREATE FUNCTION coursenav.set_catalog_token(token text)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF token IS NULL OR token = '' THEN
-        DELETE FROM coursenav.catalog_credentials;
-        RETURN;
-    END IF;
-    INSERT INTO coursenav.catalog_credentials AS c (token) VALUES (set_catalog_token.token)
-    ON CONFLICT (singleton) DO UPDATE SET token = excluded.token, updated_at = clock_timestamp();
-END $$;
-
--- Runs one catalog sync and returns its row. Catalog failures never raise:
--- they end the run as partial or failed with the error recorded (an ERROR
--- would roll the run row back with everything else). Query cancel and
--- statement_timeout do raise, between requests, and roll the run back.
-CREATE FUNCTION coursenav.catalog_sync()
-RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    new_run_id bigint := coursenav.run_catalog_sync();
-    finished coursenav.catalog_sync_runs;
-BEGIN
-    SELECT * INTO finished FROM coursenav.catalog_sync_runs r WHERE r.run_id = new_run_id;
-    RETURN finished;
-END $$;
-
--- The name of coursenav's pg_cron job, so a second schedule replaces the first.
-CREATE FUNCTION coursenav.catalog_sync_job_name()
-RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 'coursenav-catalog-sync' $$;
-
-CREATE FUNCTION coursenav.require_pg_cron()
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
-        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', pg_catalog.current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
-                      || 'and cron.database_name = ''' || current_database() || ''' in postgresql.conf, restart PostgreSQL, '
-                      || 'then run CREATE EXTENSION pg_cron; in this database.',
-                  DETAIL = 'schedule_catalog_sync registers the sync as a pg_cron job; without pg_cron run coursenav.catalog_sync() from any scheduler.';
-    END IF;
-END $$;
-
--- Registers the catalog sync with pg_cron (cron syntax, default every four
--- hours), replacing an earlier schedule. Returns the pg_cron job id.
-CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
-RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
-    PERFORM coursenav.require_pg_cron();
-    -- pg_cron updates a job of the same name instead of adding one.
-    RETURN cron.schedule(coursenav.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
-END $$;
-
--- Removes the pg_cron job; returns whether there was one.
-CREATE FUNCTION coursenav.unschedule_catalog_sync()
-RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM coursenav.require_pg_cron();
-    IF NOT EXISTS (SELECT 1 FROM cron.job j
-                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
-        RETURN false;
-    END IF;
-    RETURN cron.unschedule(coursenav.catalog_sync_job_name());
-END $$;
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -845,5 +845,38 @@ GRANT SELECT ON
     coursenav.structure_versions,
     coursenav.catalog_sync_runs
 TO pg_monitor;
+
+-- The API documents itself: `\df+ coursenav.*` shows what each function is
+-- for and who may call it. Functions with no comment are internal.
+COMMENT ON FUNCTION coursenav.publish_course(text, text, jsonb) IS
+    'Writer. Records a publish of course_version (and, given, the course-owned overview fields); returns its publish_id. The serving structure keeps serving.';
+COMMENT ON FUNCTION coursenav.begin_rebuild(text, text) IS
+    'Writer. Starts a rebuild of course_version (recording its publish if new); returns the rebuild id for add_blocks and complete_rebuild.';
+COMMENT ON FUNCTION coursenav.add_blocks(bigint, jsonb) IS
+    'Writer. Checks and stores one Course Blocks chunk of a building rebuild; returns how many blocks it added.';
+COMMENT ON FUNCTION coursenav.complete_rebuild(bigint) IS
+    'Writer. Validates the whole structure, bumps block_structure_version and materialises the tree, in this transaction; returns the new version, or NULL if superseded.';
+COMMENT ON FUNCTION coursenav.fail_rebuild(bigint, text) IS
+    'Writer. Marks a building rebuild failed with the reason; the previous version keeps serving.';
+COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
+    'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
+COMMENT ON FUNCTION coursenav.delete_course(text) IS
+    'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.catalog_sync() IS
+    'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
+COMMENT ON FUNCTION coursenav.navigation_tree(text) IS
+    'Reader. The navigation sidebar (course, chapters, sequentials, verticals) of the serving structure, as json; NULL if never rebuilt.';
+COMMENT ON FUNCTION coursenav.block_structure_version(text) IS
+    'Reader. The block_structure_version now serving; NULL if never rebuilt.';
+COMMENT ON FUNCTION coursenav.course_about_url(text) IS
+    'Reader. The link to the course''s about page by Open edX''s rules (social sharing, marketing site, LMS); NULL without an overview.';
+COMMENT ON FUNCTION coursenav.assert_course_key(text) IS
+    'Reader. Returns the course key unchanged, or raises 22023 if it is not a valid Open edX course key.';
+COMMENT ON FUNCTION coursenav.set_catalog_token(text) IS
+    'Owner. Stores (NULL: removes) the catalog bearer token; prefer coursenav.catalog_token_file, which keeps it out of SQL.';
+COMMENT ON FUNCTION coursenav.schedule_catalog_sync(text) IS
+    'Owner. Schedules catalog_sync with pg_cron (cron syntax, default every four hours), replacing an earlier schedule; returns the job id.';
+COMMENT ON FUNCTION coursenav.unschedule_catalog_sync() IS
+    'Owner. Removes the pg_cron job of catalog_sync; returns whether there was one.';
 /* </end connected objects> */
 

@@ -135,6 +135,29 @@ mod tests {
     }
 
     #[pg_test]
+    fn every_function_a_writer_reader_or_owner_calls_says_what_it_is_for_and_no_internal_one_is_granted() {
+        let undocumented = texts(
+            "SELECT p.proname::text FROM pg_proc p
+              WHERE p.pronamespace = 'coursenav'::regnamespace
+                AND (has_function_privilege('coursenav_writer', p.oid, 'EXECUTE')
+                     OR has_function_privilege('coursenav_reader', p.oid, 'EXECUTE'))
+                AND obj_description(p.oid, 'pg_proc') IS NULL
+              ORDER BY 1",
+        );
+        assert_eq!(undocumented, Vec::<String>::new());
+        let mislabelled = texts(
+            "SELECT p.proname || ': ' || obj_description(p.oid, 'pg_proc') FROM pg_proc p
+              WHERE p.pronamespace = 'coursenav'::regnamespace
+                AND (obj_description(p.oid, 'pg_proc') LIKE 'Writer.%'
+                       AND NOT has_function_privilege('coursenav_writer', p.oid, 'EXECUTE')
+                  OR obj_description(p.oid, 'pg_proc') LIKE 'Reader.%'
+                       AND NOT has_function_privilege('coursenav_reader', p.oid, 'EXECUTE'))
+              ORDER BY 1",
+        );
+        assert_eq!(mislabelled, Vec::<String>::new());
+    }
+
+    #[pg_test]
     fn guarding_settings_are_for_superusers_only() {
         let loose = texts(
             "SELECT name || ' is ' || context FROM pg_settings
