@@ -28,6 +28,19 @@ SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump(
     pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
 
+-- The lock that lets one sync run at a time: its one row, locked by a run
+-- for the run's transaction (FOR UPDATE SKIP LOCKED). No role but the
+-- owner holds any privilege on it, so no stranger can hold it and turn
+-- every run into `skipped`, as one could holding an advisory lock's key.
+-- (Like the other two catalog tables it has no course_id: it is not about a
+-- course.)
+CREATE TABLE coursenav.catalog_sync_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO coursenav.catalog_sync_lock DEFAULT VALUES;
+COMMENT ON TABLE coursenav.catalog_sync_lock IS
+    'One row, locked by the catalog sync run in progress; the owner''s alone.';
+
 -- The catalog's bearer token. Only the extension's owner reads or writes it
 -- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
 CREATE TABLE coursenav.catalog_credentials (

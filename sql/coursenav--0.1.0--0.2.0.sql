@@ -9,6 +9,8 @@
 -- * delete_course waits for a concurrent add_blocks of the course and
 --   deletes its chunk too, instead of leaving it behind with no rebuild.
 -- * Every API function says what it is for and who may call it.
+-- * The catalog sync locks a row no stranger can lock, instead of an
+--   advisory lock any role could hold to stop every run.
 
 DO $$
 BEGIN
@@ -98,6 +100,21 @@ BEGIN
     END IF;
     RETURN known;
 END $$;
+
+-- The lock that lets one sync run at a time: its one row, locked by a run
+-- for the run's transaction (FOR UPDATE SKIP LOCKED). No role but the
+-- owner holds any privilege on it, so no stranger can hold it and turn
+-- every run into `skipped`, as one could holding an advisory lock's key.
+-- (Like the other two catalog tables it has no course_id: it is not about a
+-- course.)
+CREATE TABLE coursenav.catalog_sync_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO coursenav.catalog_sync_lock DEFAULT VALUES;
+REVOKE ALL ON coursenav.catalog_sync_lock FROM PUBLIC;   -- as grants.sql leaves every table
+COMMENT ON TABLE coursenav.catalog_sync_lock IS
+    'One row, locked by the catalog sync run in progress; the owner''s alone.';
+
 
 -- The API documents itself: `\df+ coursenav.*` shows what each function is
 -- for and who may call it. Functions with no comment are internal.

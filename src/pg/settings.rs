@@ -23,6 +23,9 @@ pub static CATALOG_TOKEN_FILE: GucSetting<Option<CString>> = GucSetting::<Option
 pub static CATALOG_PAGE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
 pub static CATALOG_CONNECT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
 pub static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+/// What one sync may read and hold, whatever the catalog says (superuser only).
+pub static CATALOG_MAX_PAGES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+pub static CATALOG_MAX_BYTES_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 
 /// A string setting's value, "" when unset.
 pub fn text(setting: &GucSetting<Option<CString>>) -> String {
@@ -109,6 +112,28 @@ fn register_catalog() {
         1000,
         GucContext::Userset,
         GucFlags::default(),
+    );
+    // Superuser only, like max_blocks: they bound the backend's memory, and
+    // a caller who could raise them could lift the bound.
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_max_pages",
+        c"Most catalog pages one sync reads.",
+        c"A catalog that keeps giving next links past this ends the run, partial, with the pages before applied.",
+        &CATALOG_MAX_PAGES,
+        1,
+        1_000_000,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_max_bytes",
+        c"Most bytes of catalog pages one sync reads and holds before applying them.",
+        c"Past this the run ends, partial, with the pages before applied; the backend holds about twice this at most.",
+        &CATALOG_MAX_BYTES_KB,
+        1024,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
     );
     GucRegistry::define_int_guc(
         c"coursenav.catalog_connect_timeout",

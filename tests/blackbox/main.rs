@@ -3,6 +3,7 @@
 //! `--features blackbox`; the test command installs the extension first.
 
 mod catalog;
+mod catalog_limits;
 mod cluster;
 mod courses;
 mod demo_course;
