@@ -11,6 +11,8 @@
 -- * Every API function says what it is for and who may call it.
 -- * The catalog sync locks a row no stranger can lock, instead of an
 --   advisory lock any role could hold to stop every run.
+-- * Nothing left hanging: rebuilds idle past coursenav.rebuild_timeout are
+--   failed by the next rebuild of their course and by fail_stale_rebuilds().
 
 DO $$
 BEGIN
@@ -116,6 +118,64 @@ COMMENT ON TABLE coursenav.catalog_sync_lock IS
     'One row, locked by the catalog sync run in progress; the owner''s alone.';
 
 
+CREATE FUNCTION coursenav.rebuild_timeout_seconds() RETURNS integer
+    STABLE PARALLEL SAFE STRICT SET search_path = pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'rebuild_timeout_seconds_wrapper';
+REVOKE ALL ON FUNCTION coursenav.rebuild_timeout_seconds() FROM PUBLIC;
+CREATE FUNCTION coursenav.fail_stale_rebuilds(course_id text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    timeout_s integer := coursenav.rebuild_timeout_seconds();
+    failed integer;
+BEGIN
+    IF timeout_s = 0 THEN
+        RETURN 0;
+    END IF;
+    WITH stale AS (
+        SELECT s.course_id, s.rebuild_id, last_added.at AS last_activity
+          FROM coursenav.block_structures s,
+               LATERAL (SELECT greatest(s.started_at, max(c.added_at)) AS at
+                          FROM coursenav.block_chunks c
+                         WHERE c.course_id = s.course_id AND c.rebuild_id = s.rebuild_id) last_added
+         WHERE s.status = 'building'
+           AND (fail_stale_rebuilds.course_id IS NULL OR s.course_id = fail_stale_rebuilds.course_id)
+           AND last_added.at < clock_timestamp() - make_interval(secs => timeout_s)
+           FOR UPDATE OF s SKIP LOCKED
+    ), chunks AS (
+        DELETE FROM coursenav.block_chunks c USING stale
+         WHERE c.course_id = stale.course_id AND c.rebuild_id = stale.rebuild_id
+    )
+    UPDATE coursenav.block_structures s
+       SET status = 'failed', completed_at = clock_timestamp(),
+           error = format('timed out: building with nothing added since %s, longer than coursenav.rebuild_timeout (%s s); failed by coursenav.fail_stale_rebuilds',
+                          stale.last_activity, timeout_s)
+      FROM stale
+     WHERE s.course_id = stale.course_id AND s.rebuild_id = stale.rebuild_id;
+    GET DIAGNOSTICS failed = ROW_COUNT;
+    IF failed > 0 THEN
+        RAISE LOG 'coursenav: failed % abandoned rebuild(s) building for longer than coursenav.rebuild_timeout (% s)',
+            failed, timeout_s;
+    END IF;
+    RETURN failed;
+END $$;
+REVOKE ALL ON FUNCTION coursenav.fail_stale_rebuilds(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION coursenav.fail_stale_rebuilds(text) TO coursenav_writer;
+CREATE OR REPLACE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    publish bigint;
+    new_id bigint;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
+    PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
+    publish := coursenav.publish_course(course_id, course_version);
+    PERFORM coursenav.fail_stale_rebuilds(course_id);
+    INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
+    VALUES (begin_rebuild.course_id, begin_rebuild.course_version, publish)
+    RETURNING s.rebuild_id INTO new_id;
+    RETURN new_id;
+END $$;
+
 -- The API documents itself: `\df+ coursenav.*` shows what each function is
 -- for and who may call it. Functions with no comment are internal.
 COMMENT ON FUNCTION coursenav.publish_course(text, text, jsonb) IS
@@ -132,6 +192,8 @@ COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
     'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
 COMMENT ON FUNCTION coursenav.delete_course(text) IS
     'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.fail_stale_rebuilds(text) IS
+    'Writer. Fails the rebuilds (of one course, or all) left building with nothing added for longer than coursenav.rebuild_timeout, and drops their chunks; returns how many. begin_rebuild does it for its course.';
 COMMENT ON FUNCTION coursenav.catalog_sync() IS
     'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
 COMMENT ON FUNCTION coursenav.navigation_tree(text) IS

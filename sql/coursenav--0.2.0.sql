@@ -271,8 +271,53 @@ BEGIN
     RETURN new_publish.publish_id;
 END $$;
 
+-- Fails the rebuilds left `building` by a collector that died: those with
+-- nothing added (no begin, no chunk) for longer than
+-- coursenav.rebuild_timeout, of one course or of all. Their chunks are
+-- deleted with them (a failed rebuild can never complete), so the DBA views
+-- stop showing them as running and their blocks stop taking room. A rebuild
+-- a live session is adding to or completing right now holds its row lock
+-- and is skipped, never waited for. Returns how many it failed.
+CREATE FUNCTION coursenav.fail_stale_rebuilds(course_id text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    timeout_s integer := coursenav.rebuild_timeout_seconds();
+    failed integer;
+BEGIN
+    IF timeout_s = 0 THEN
+        RETURN 0;
+    END IF;
+    WITH stale AS (
+        SELECT s.course_id, s.rebuild_id, last_added.at AS last_activity
+          FROM coursenav.block_structures s,
+               LATERAL (SELECT greatest(s.started_at, max(c.added_at)) AS at
+                          FROM coursenav.block_chunks c
+                         WHERE c.course_id = s.course_id AND c.rebuild_id = s.rebuild_id) last_added
+         WHERE s.status = 'building'
+           AND (fail_stale_rebuilds.course_id IS NULL OR s.course_id = fail_stale_rebuilds.course_id)
+           AND last_added.at < clock_timestamp() - make_interval(secs => timeout_s)
+           FOR UPDATE OF s SKIP LOCKED
+    ), chunks AS (
+        DELETE FROM coursenav.block_chunks c USING stale
+         WHERE c.course_id = stale.course_id AND c.rebuild_id = stale.rebuild_id
+    )
+    UPDATE coursenav.block_structures s
+       SET status = 'failed', completed_at = clock_timestamp(),
+           error = format('timed out: building with nothing added since %s, longer than coursenav.rebuild_timeout (%s s); failed by coursenav.fail_stale_rebuilds',
+                          stale.last_activity, timeout_s)
+      FROM stale
+     WHERE s.course_id = stale.course_id AND s.rebuild_id = stale.rebuild_id;
+    GET DIAGNOSTICS failed = ROW_COUNT;
+    IF failed > 0 THEN
+        RAISE LOG 'coursenav: failed % abandoned rebuild(s) building for longer than coursenav.rebuild_timeout (% s)',
+            failed, timeout_s;
+    END IF;
+    RETURN failed;
+END $$;
+
 -- Starts a rebuild of course_version and returns its id. A version that was
--- never published is recorded as published now.
+-- never published is recorded as published now. The course's abandoned
+-- rebuilds (see fail_stale_rebuilds) are failed first.
 CREATE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -282,6 +327,7 @@ BEGIN
     PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
     PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
     publish := coursenav.publish_course(course_id, course_version);
+    PERFORM coursenav.fail_stale_rebuilds(course_id);
     INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
     VALUES (begin_rebuild.course_id, begin_rebuild.course_version, publish)
     RETURNING s.rebuild_id INTO new_id;
@@ -467,6 +513,125 @@ CREATE TRIGGER bump_on_complete
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/lib.rs:13
+-- requires:
+--   lifecycle
+
+-- The read path and what DBAs read. Nothing here builds, validates or writes:
+-- it only reads what the completion trigger materialised, so it runs as
+-- well on a read replica as on the primary.
+--
+-- The read functions are SECURITY DEFINER with a pinned search_path: a
+-- reader role (coursenav_reader) needs EXECUTE on them and SELECT on the
+-- overviews, and no privilege on the tables behind them.
+
+-- The navigation sidebar of the course's current block structure version,
+-- or NULL for a course that was never rebuilt. A malformed key is an error,
+-- checked only on a miss so a hit costs one primary-key lookup.
+CREATE FUNCTION coursenav.navigation_tree(course_id text)
+RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    result_tree json;
+BEGIN
+    SELECT t.tree INTO result_tree FROM coursenav.navigation_trees t
+     WHERE t.course_id = navigation_tree.course_id;
+    IF result_tree IS NULL THEN
+        PERFORM coursenav.assert_course_key(course_id);
+    END IF;
+    RETURN result_tree;
+END $$;
+
+-- The block_structure_version now serving, or NULL if never rebuilt.
+CREATE FUNCTION coursenav.block_structure_version(course_id text)
+RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    result_version uuid;
+BEGIN
+    SELECT v.block_structure_version INTO result_version FROM coursenav.course_versions v
+     WHERE v.course_id = block_structure_version.course_id;
+    IF result_version IS NULL THEN
+        PERFORM coursenav.assert_course_key(course_id);
+    END IF;
+    RETURN result_version;
+END $$;
+
+-- One row per course: what was published, what is serving, and how far the
+-- serving structure lags behind the last publish.
+CREATE VIEW coursenav.course_status AS
+SELECT v.course_id,
+       v.published_version,
+       v.published_at,
+       v.block_structure_version,
+       v.built_from_version,
+       v.bumped_at,
+       v.publish_id > coalesce(v.built_from_publish_id, 0) AS lagging,
+       CASE WHEN v.publish_id > coalesce(v.built_from_publish_id, 0)
+            THEN now() - unbuilt.first_published_at
+            ELSE interval '0' END AS lag,
+       unbuilt.publishes AS publishes_not_built,
+       last.rebuild_id AS last_rebuild_id,
+       last.status AS last_rebuild_status,
+       last.course_version AS last_rebuild_version,
+       last.started_at AS last_rebuild_started_at,
+       last.completed_at - last.started_at AS last_rebuild_duration,
+       last.error AS last_rebuild_error
+  FROM coursenav.course_versions v
+  LEFT JOIN LATERAL (
+        SELECT min(p.published_at) AS first_published_at, count(*) AS publishes
+          FROM coursenav.publish_log p
+         WHERE p.course_id = v.course_id
+           AND p.publish_id > coalesce(v.built_from_publish_id, 0)) unbuilt ON true
+  LEFT JOIN LATERAL (
+        SELECT s.* FROM coursenav.block_structures s
+         WHERE s.course_id = v.course_id
+         ORDER BY s.rebuild_id DESC LIMIT 1) last ON true;
+COMMENT ON VIEW coursenav.course_status IS
+    'Per course: published version, serving block_structure_version, whether and how long it lags, and the last rebuild.';
+
+-- Every block_structure_version a course has had, newest first per course.
+CREATE VIEW coursenav.structure_versions AS
+SELECT h.course_id,
+       h.block_structure_version,
+       h.previous_version,
+       h.course_version,
+       h.rebuild_id,
+       s.block_count,
+       s.completed_at - s.started_at AS build_duration,
+       h.bumped_at,
+       v.block_structure_version = h.block_structure_version AS serving
+  FROM coursenav.version_history h
+  JOIN coursenav.block_structures s ON s.course_id = h.course_id AND s.rebuild_id = h.rebuild_id
+  JOIN coursenav.course_versions v ON v.course_id = h.course_id;
+COMMENT ON VIEW coursenav.structure_versions IS
+    'Every block_structure_version bump, with the rebuild behind it and whether it is serving now.';
+
+-- Every block of every stored structure, a row each, read out of the chunks
+-- add_blocks stored: navigation fields as columns, everything else the block
+-- carried in "fields". For DBAs; the rebuild path never reads this view.
+CREATE VIEW coursenav.blocks AS
+SELECT c.course_id,
+       c.rebuild_id,
+       b.key AS usage_key,
+       b.value ->> 'type' AS block_type,
+       b.value ->> 'display_name' AS display_name,
+       CASE WHEN jsonb_typeof(b.value -> 'children') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(b.value -> 'children'))
+            ELSE '{}' END AS children,
+       coalesce((b.value ->> 'graded')::boolean, false) AS graded,
+       b.value ->> 'format' AS format,
+       (b.value ->> 'start')::timestamptz AS start,
+       (b.value ->> 'due')::timestamptz AS due,
+       coalesce((b.value ->> 'visible_to_staff_only')::boolean, false) AS visible_to_staff_only,
+       coalesce((b.value ->> 'hide_from_toc')::boolean, false) AS hide_from_toc,
+       nullif(b.value - ARRAY['id', 'type', 'display_name', 'children', 'graded', 'format', 'start', 'due',
+                              'visible_to_staff_only', 'hide_from_toc'], '{}') AS fields
+  FROM coursenav.block_chunks c,
+       jsonb_each(c.document -> 'blocks') AS b;
+COMMENT ON VIEW coursenav.blocks IS
+    'Every block of every stored structure, one row each, children in authored order.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/lib.rs:14
 -- requires:
 --   lifecycle
@@ -597,125 +762,6 @@ END $$;
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:13
--- requires:
---   lifecycle
-
--- The read path and what DBAs read. Nothing here builds, validates or writes:
--- it only reads what the completion trigger materialised, so it runs as
--- well on a read replica as on the primary.
---
--- The read functions are SECURITY DEFINER with a pinned search_path: a
--- reader role (coursenav_reader) needs EXECUTE on them and SELECT on the
--- overviews, and no privilege on the tables behind them.
-
--- The navigation sidebar of the course's current block structure version,
--- or NULL for a course that was never rebuilt. A malformed key is an error,
--- checked only on a miss so a hit costs one primary-key lookup.
-CREATE FUNCTION coursenav.navigation_tree(course_id text)
-RETURNS json LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    result_tree json;
-BEGIN
-    SELECT t.tree INTO result_tree FROM coursenav.navigation_trees t
-     WHERE t.course_id = navigation_tree.course_id;
-    IF result_tree IS NULL THEN
-        PERFORM coursenav.assert_course_key(course_id);
-    END IF;
-    RETURN result_tree;
-END $$;
-
--- The block_structure_version now serving, or NULL if never rebuilt.
-CREATE FUNCTION coursenav.block_structure_version(course_id text)
-RETURNS uuid LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    result_version uuid;
-BEGIN
-    SELECT v.block_structure_version INTO result_version FROM coursenav.course_versions v
-     WHERE v.course_id = block_structure_version.course_id;
-    IF result_version IS NULL THEN
-        PERFORM coursenav.assert_course_key(course_id);
-    END IF;
-    RETURN result_version;
-END $$;
-
--- One row per course: what was published, what is serving, and how far the
--- serving structure lags behind the last publish.
-CREATE VIEW coursenav.course_status AS
-SELECT v.course_id,
-       v.published_version,
-       v.published_at,
-       v.block_structure_version,
-       v.built_from_version,
-       v.bumped_at,
-       v.publish_id > coalesce(v.built_from_publish_id, 0) AS lagging,
-       CASE WHEN v.publish_id > coalesce(v.built_from_publish_id, 0)
-            THEN now() - unbuilt.first_published_at
-            ELSE interval '0' END AS lag,
-       unbuilt.publishes AS publishes_not_built,
-       last.rebuild_id AS last_rebuild_id,
-       last.status AS last_rebuild_status,
-       last.course_version AS last_rebuild_version,
-       last.started_at AS last_rebuild_started_at,
-       last.completed_at - last.started_at AS last_rebuild_duration,
-       last.error AS last_rebuild_error
-  FROM coursenav.course_versions v
-  LEFT JOIN LATERAL (
-        SELECT min(p.published_at) AS first_published_at, count(*) AS publishes
-          FROM coursenav.publish_log p
-         WHERE p.course_id = v.course_id
-           AND p.publish_id > coalesce(v.built_from_publish_id, 0)) unbuilt ON true
-  LEFT JOIN LATERAL (
-        SELECT s.* FROM coursenav.block_structures s
-         WHERE s.course_id = v.course_id
-         ORDER BY s.rebuild_id DESC LIMIT 1) last ON true;
-COMMENT ON VIEW coursenav.course_status IS
-    'Per course: published version, serving block_structure_version, whether and how long it lags, and the last rebuild.';
-
--- Every block_structure_version a course has had, newest first per course.
-CREATE VIEW coursenav.structure_versions AS
-SELECT h.course_id,
-       h.block_structure_version,
-       h.previous_version,
-       h.course_version,
-       h.rebuild_id,
-       s.block_count,
-       s.completed_at - s.started_at AS build_duration,
-       h.bumped_at,
-       v.block_structure_version = h.block_structure_version AS serving
-  FROM coursenav.version_history h
-  JOIN coursenav.block_structures s ON s.course_id = h.course_id AND s.rebuild_id = h.rebuild_id
-  JOIN coursenav.course_versions v ON v.course_id = h.course_id;
-COMMENT ON VIEW coursenav.structure_versions IS
-    'Every block_structure_version bump, with the rebuild behind it and whether it is serving now.';
-
--- Every block of every stored structure, a row each, read out of the chunks
--- add_blocks stored: navigation fields as columns, everything else the block
--- carried in "fields". For DBAs; the rebuild path never reads this view.
-CREATE VIEW coursenav.blocks AS
-SELECT c.course_id,
-       c.rebuild_id,
-       b.key AS usage_key,
-       b.value ->> 'type' AS block_type,
-       b.value ->> 'display_name' AS display_name,
-       CASE WHEN jsonb_typeof(b.value -> 'children') = 'array'
-            THEN ARRAY(SELECT jsonb_array_elements_text(b.value -> 'children'))
-            ELSE '{}' END AS children,
-       coalesce((b.value ->> 'graded')::boolean, false) AS graded,
-       b.value ->> 'format' AS format,
-       (b.value ->> 'start')::timestamptz AS start,
-       (b.value ->> 'due')::timestamptz AS due,
-       coalesce((b.value ->> 'visible_to_staff_only')::boolean, false) AS visible_to_staff_only,
-       coalesce((b.value ->> 'hide_from_toc')::boolean, false) AS hide_from_toc,
-       nullif(b.value - ARRAY['id', 'type', 'display_name', 'children', 'graded', 'format', 'start', 'due',
-                              'visible_to_staff_only', 'hide_from_toc'], '{}') AS fields
-  FROM coursenav.block_chunks c,
-       jsonb_each(c.document -> 'blocks') AS b;
-COMMENT ON VIEW coursenav.blocks IS
-    'Every block of every stored structure, one row each, children in authored order.';
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/pg/add_blocks.rs:130
 -- coursenav::pg::add_blocks::add_blocks
 CREATE  FUNCTION "add_blocks"(
@@ -766,6 +812,16 @@ STABLE PARALLEL SAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'course_about_url_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/pg/settings.rs:79
+-- coursenav::pg::settings::rebuild_timeout_seconds
+CREATE  FUNCTION "rebuild_timeout_seconds"() RETURNS INT /* i32 */
+STRICT STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rebuild_timeout_seconds_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
@@ -837,7 +893,8 @@ GRANT EXECUTE ON FUNCTION
     coursenav.fail_rebuild(bigint, text),
     coursenav.rebuild(text, text, jsonb),
     coursenav.delete_course(text),
-    coursenav.catalog_sync()
+    coursenav.catalog_sync(),
+    coursenav.fail_stale_rebuilds(text)
 TO coursenav_writer;
 
 GRANT EXECUTE ON FUNCTION
@@ -875,6 +932,8 @@ COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
     'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
 COMMENT ON FUNCTION coursenav.delete_course(text) IS
     'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.fail_stale_rebuilds(text) IS
+    'Writer. Fails the rebuilds (of one course, or all) left building with nothing added for longer than coursenav.rebuild_timeout, and drops their chunks; returns how many. begin_rebuild does it for its course.';
 COMMENT ON FUNCTION coursenav.catalog_sync() IS
     'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
 COMMENT ON FUNCTION coursenav.navigation_tree(text) IS

@@ -22,3 +22,5 @@ mod pg_tests;
 mod privilege_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod sql_checks;
+#[cfg(any(test, feature = "pg_test"))]
+mod timeout_tests;

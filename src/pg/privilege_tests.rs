@@ -17,6 +17,7 @@ mod tests {
         "complete_rebuild(bigint)",
         "delete_course(text)",
         "fail_rebuild(bigint,text)",
+        "fail_stale_rebuilds(text)",
         "publish_course(text,text,jsonb)",
         "rebuild(text,text,jsonb)",
     ];

@@ -1,11 +1,16 @@
 //! The `coursenav.*` settings (GUCs).
 
+use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
 
 /// Most blocks one structure may hold; guards the server against a runaway
 /// payload, so only a superuser may change it (a caller could lift it otherwise).
 pub static MAX_BLOCKS: GucSetting<i32> = GucSetting::<i32>::new(200_000);
+
+/// How long a rebuild may stay `building` with nothing added before it is
+/// failed as abandoned, in seconds; 0 turns the timeout off.
+pub static REBUILD_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(3600);
 
 /// How many finished structures of a course keep their blocks.
 pub static KEEP_STRUCTURES: GucSetting<i32> = GucSetting::<i32>::new(5);
@@ -53,8 +58,28 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"coursenav.rebuild_timeout",
+        c"How long a rebuild may stay building with nothing added before it is failed as abandoned.",
+        c"0 turns it off. Checked by the next rebuild of the course and by coursenav.fail_stale_rebuilds().",
+        &REBUILD_TIMEOUT_S,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
+    );
     register_about_page();
     register_catalog();
+}
+
+/// `coursenav.rebuild_timeout_seconds()`: the setting, for the SQL that
+/// fails abandoned rebuilds. The setting has one owner, here: SQL asks for
+/// it rather than repeating its default (and calling this loads the library
+/// that defines it, in a session that has not used coursenav yet).
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn rebuild_timeout_seconds() -> i32 {
+    REBUILD_TIMEOUT_S.get()
 }
 
 fn register_about_page() {

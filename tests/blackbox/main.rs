@@ -12,4 +12,5 @@ mod foundation;
 mod olx;
 mod limits;
 mod production;
+mod timeout;
 mod upgrade;
