@@ -61,8 +61,11 @@ GRANT SELECT ON
     coursenav.version_history,
     coursenav.course_status,
     coursenav.structure_versions,
-    coursenav.catalog_sync_runs
+    coursenav.catalog_sync_runs,
+    coursenav.catalog_sync_schedule
 TO pg_monitor;
+-- The view's function reads pg_cron's tables as the owner.
+GRANT EXECUTE ON FUNCTION coursenav.catalog_sync_schedule_status() TO pg_monitor;
 
 -- The API documents itself: `\df+ coursenav.*` shows what each function is
 -- for and who may call it. Functions with no comment are internal.

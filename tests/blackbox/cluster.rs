@@ -48,6 +48,8 @@ pub struct Cluster {
     pub port: u16,
     /// RLIMIT_AS for the postmaster and so every backend, when set.
     address_space_limit: Option<u64>,
+    /// The superuser's password, for a cluster with password authentication.
+    password: Option<String>,
 }
 
 impl Cluster {
@@ -67,6 +69,26 @@ impl Cluster {
     pub fn start_with_memory_limit(name: &str, settings: &[&str], bytes: u64) -> Cluster {
         let mut cluster = Cluster::init(name, settings);
         cluster.address_space_limit = Some(bytes);
+        cluster.start_server();
+        cluster.execute("CREATE EXTENSION coursenav");
+        cluster
+    }
+
+    /// Like `start`, but with Debian's stock authentication: peer on the
+    /// local socket, scram-sha-256 over TCP (so a client of its own, such
+    /// as pg_cron, needs a password it does not have), and `password` for
+    /// the superuser.
+    pub fn start_with_stock_authentication(name: &str, settings: &[&str], password: &str) -> Cluster {
+        let mut cluster = Cluster::new_folder(name);
+        let pwfile = cluster.dir.join("pwfile");
+        std::fs::write(&pwfile, password).unwrap();
+        let pwfile = format!("--pwfile={}", pwfile.display());
+        checked(
+            "initdb",
+            &["-D", cluster.data(), "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", &pwfile, "--no-sync"],
+        );
+        cluster.configure(settings);
+        cluster.password = Some(password.to_string());
         cluster.start_server();
         cluster.execute("CREATE EXTENSION coursenav");
         cluster
@@ -93,7 +115,7 @@ impl Cluster {
             assert!(ok.success());
         }
         let data = format!("{}/data", dir.display());
-        Cluster { dir, data, port: free_port(), address_space_limit: None }
+        Cluster { dir, data, port: free_port(), address_space_limit: None, password: None }
     }
 
     fn init(name: &str, settings: &[&str]) -> Cluster {
@@ -150,7 +172,8 @@ impl Cluster {
     }
 
     pub fn connection_string(&self) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname=postgres", self.port)
+        let password = self.password.as_ref().map(|p| format!(" password={p}")).unwrap_or_default();
+        format!("host=127.0.0.1 port={} user=postgres dbname=postgres{password}", self.port)
     }
 
     pub fn connect(&self) -> postgres::Client {
