@@ -6,9 +6,11 @@ use crate::domain::course_blocks::{read_chunk, Block};
 use crate::domain::keys::CourseKey;
 use crate::domain::navigation::{navigation_json, Stamp};
 use crate::domain::structure::validate;
-use crate::pg::errors::{required, OrRaise};
+use crate::domain::problem::{Problem, ProblemKind};
+use crate::pg::errors::{raise_problem, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
 use crate::pg::parsed_chunks::{self, ChunkRow};
+use crate::pg::settings::block_room;
 use pgrx::callconv::{BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::prelude::*;
@@ -46,28 +48,41 @@ const READ_CHUNKS: &str = "
 
 /// Every block of the rebuild: the chunks this transaction added as it
 /// parsed them, the others read back through the same checks add_blocks
-/// ran, each released once read.
+/// ran, each released once read. The whole structure is held to
+/// `coursenav.max_blocks` as it is read, so chunks written to the table
+/// directly cannot make the completion reserve more.
 fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
     let course = CourseKey::parse(course_id).or_raise();
     Spi::connect(|client| {
         let rows = client.select(READ_CHUNKS, None, &[course_id.into(), rebuild_id.into()])?;
-        let mut blocks = Vec::new();
+        let mut blocks: Vec<Block> = Vec::new();
         for row in rows {
             let stored = ChunkRow {
                 rebuild_id,
                 chunk_no: row.get(1)?.unwrap_or_default(),
                 xmin: row.get(2)?.unwrap_or_default(),
             };
-            if let Some(parsed) = parsed_chunks::take(&stored) {
-                if blocks.is_empty() {
-                    blocks = parsed;
-                } else {
-                    blocks.extend(parsed);
+            let held = i32::try_from(blocks.len()).unwrap_or(i32::MAX);
+            let chunk = match parsed_chunks::take(&stored) {
+                Some(parsed) => parsed,
+                None => match row.get::<JsonbValue>(3)? {
+                    // Dropped (its detoasted copy freed) once read.
+                    Some(document) => read_chunk(&course, block_room(rebuild_id, held), &mut document.reader()).or_raise().blocks,
+                    None => continue,
+                },
+            };
+            let room = block_room(rebuild_id, held);
+            if chunk.len() > room.max.saturating_sub(blocks.len()) {
+                raise_problem(room.exceeded(&course, chunk.len()));
+            }
+            if blocks.is_empty() {
+                blocks = chunk;
+            } else {
+                if blocks.try_reserve(chunk.len()).is_err() {
+                    let what = format!("{} blocks", blocks.len() + chunk.len());
+                    raise_problem(Problem::new(ProblemKind::OutOfMemory, format!("course \"{course}\": no memory could be reserved for {what}")));
                 }
-            } else if let Some(document) = row.get::<JsonbValue>(3)? {
-                let chunk = read_chunk(&course, &mut document.reader()).or_raise();
-                blocks.extend(chunk.blocks);
-                document.into_stored();
+                blocks.extend(chunk);
             }
         }
         Ok::<_, pgrx::spi::Error>(blocks)

@@ -10,6 +10,8 @@ fn sqlstate(kind: ProblemKind) -> PgSqlErrorCode {
         ProblemKind::BadKey | ProblemKind::BadShape => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         ProblemKind::BadStructure => PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
         ProblemKind::DuplicateBlock => PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+        ProblemKind::TooManyBlocks => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        ProblemKind::OutOfMemory => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
     }
 }
 
