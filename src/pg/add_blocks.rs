@@ -6,7 +6,7 @@ use crate::domain::course_blocks::{read_chunk, Chunk};
 use crate::domain::keys::CourseKey;
 use crate::pg::errors::{raise, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
-use crate::pg::parsed_chunks::{self, ChunkRow};
+use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
 use crate::pg::settings::block_room;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
@@ -101,13 +101,13 @@ fn store_chunk(rebuild_id: i64, course_id: &str, block_count: i32, document: Jso
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("coursenav: storing a chunk failed: SPI status {status}"));
         }
     });
-    let (chunk_no, xmin) = Spi::get_two_with_args::<i32, String>(
-        "SELECT chunk_no, xmin::text FROM coursenav.block_chunks
-          WHERE course_id = $1 AND rebuild_id = $2 ORDER BY chunk_no DESC LIMIT 1",
-        &[course_id.into(), rebuild_id.into()],
-    )
-    .or_raise();
-    ChunkRow { rebuild_id, chunk_no: chunk_no.unwrap_or_default(), xmin: xmin.unwrap_or_default() }
+    let query = format!(
+        "SELECT chunk_no, {ROW_VERSION} FROM coursenav.block_chunks
+          WHERE course_id = $1 AND rebuild_id = $2 ORDER BY chunk_no DESC LIMIT 1"
+    );
+    let (chunk_no, version) =
+        Spi::get_two_with_args::<i32, String>(&query, &[course_id.into(), rebuild_id.into()]).or_raise();
+    ChunkRow { rebuild_id, chunk_no: chunk_no.unwrap_or_default(), version: version.unwrap_or_default() }
 }
 
 /// Adds a chunk of blocks (the Course Blocks shape) to a building rebuild

@@ -9,7 +9,7 @@ use crate::domain::structure::validate;
 use crate::domain::problem::{Problem, ProblemKind};
 use crate::pg::errors::{raise_problem, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
-use crate::pg::parsed_chunks::{self, ChunkRow};
+use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
 use crate::pg::settings::block_room;
 use pgrx::callconv::{BoxRet, FcInfo};
 use pgrx::datum::Datum;
@@ -41,11 +41,6 @@ unsafe impl BoxRet for JsonText {
 
 impl_sql_translatable!(JsonText, "json");
 
-const READ_CHUNKS: &str = "
-    SELECT chunk_no, xmin::text, document FROM coursenav.block_chunks
-     WHERE course_id = $1 AND rebuild_id = $2
-     ORDER BY chunk_no";
-
 /// Every block of the rebuild: the chunks this transaction added as it
 /// parsed them, the others read back through the same checks add_blocks
 /// ran, each released once read. The whole structure is held to
@@ -53,14 +48,19 @@ const READ_CHUNKS: &str = "
 /// directly cannot make the completion reserve more.
 fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
     let course = CourseKey::parse(course_id).or_raise();
+    let query = format!(
+        "SELECT chunk_no, {ROW_VERSION}, document FROM coursenav.block_chunks
+          WHERE course_id = $1 AND rebuild_id = $2
+          ORDER BY chunk_no"
+    );
     Spi::connect(|client| {
-        let rows = client.select(READ_CHUNKS, None, &[course_id.into(), rebuild_id.into()])?;
+        let rows = client.select(&query, None, &[course_id.into(), rebuild_id.into()])?;
         let mut blocks: Vec<Block> = Vec::new();
         for row in rows {
             let stored = ChunkRow {
                 rebuild_id,
                 chunk_no: row.get(1)?.unwrap_or_default(),
-                xmin: row.get(2)?.unwrap_or_default(),
+                version: row.get(2)?.unwrap_or_default(),
             };
             let held = i32::try_from(blocks.len()).unwrap_or(i32::MAX);
             let chunk = match parsed_chunks::take(&stored) {

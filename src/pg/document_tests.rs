@@ -5,6 +5,7 @@
 #[pgrx::pg_schema]
 mod tests {
     use crate::pg::jsonb_reader::JsonbValue;
+    use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
     use crate::pg::sql_checks::{assert_error, error_of, quote};
     use pgrx::prelude::*;
     use serde_json::{json, Value};
@@ -211,5 +212,68 @@ mod tests {
         document["blocks"][&chapter]["display_name"] = json!("n".repeat(3 << 20));
         let error = error_of(&rebuild_statement(&document.to_string()));
         assert!(error.starts_with("22023: ") && error.contains(&chapter) && error.contains("at most 16384 bytes"), "{}", &error[..200.min(error.len())]);
+    }
+
+    /// Whether the blocks add_blocks parsed for chunk 1 of rebuild `id` are
+    /// handed to the completion for the row stored now.
+    fn handed_over(id: i64) -> bool {
+        let version = Spi::get_one::<String>(&format!(
+            "SELECT {ROW_VERSION} FROM coursenav.block_chunks WHERE rebuild_id = {id} AND chunk_no = 1"
+        ))
+        .unwrap()
+        .unwrap();
+        parsed_chunks::holds(&ChunkRow { rebuild_id: id, chunk_no: 1, version })
+    }
+
+    /// Adds `course()` to a new rebuild, then lets `rewrite` change the stored
+    /// chunk in the same transaction, then completes.
+    fn complete_after_rewrite(rewrite: impl Fn(i64, &str), handed: bool) -> String {
+        let id = begin("v1");
+        Spi::run(&format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&course().to_string()))).unwrap();
+        assert!(handed_over(id), "the chunk add_blocks stored is known by its row version");
+        let mut cycle = course();
+        // A cycle, and a child with no block.
+        cycle["blocks"][key("vertical", "v")]["children"] = json!([key("chapter", "c"), key("html", "ghost")]);
+        rewrite(id, &cycle.to_string());
+        assert_eq!(handed_over(id), handed);
+        error_of(&format!("SELECT coursenav.complete_rebuild({id})"))
+    }
+
+    #[pg_test]
+    fn a_chunk_updated_before_completion_is_read_as_stored() {
+        let error = complete_after_rewrite(|id, document| {
+            Spi::run(&format!(
+                "UPDATE coursenav.block_chunks SET document = {}::jsonb WHERE rebuild_id = {id} AND chunk_no = 1",
+                quote(document)
+            ))
+            .unwrap();
+        }, false);
+        assert!(error.starts_with("23514: ") && error.contains(COURSE), "{error}");
+        assert_eq!(serving_version(), None);
+    }
+
+    #[pg_test]
+    fn a_chunk_deleted_and_inserted_again_with_its_number_is_read_as_stored() {
+        let error = complete_after_rewrite(|id, document| {
+            Spi::run(&format!("DELETE FROM coursenav.block_chunks WHERE rebuild_id = {id} AND chunk_no = 1")).unwrap();
+            Spi::run(&format!(
+                "INSERT INTO coursenav.block_chunks (course_id, rebuild_id, chunk_no, block_count, document)
+                 VALUES ({}, {id}, 1, 4, {}::jsonb)",
+                quote(COURSE),
+                quote(document)
+            ))
+            .unwrap();
+            let number = Spi::get_one::<i32>(&format!("SELECT chunk_no FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
+            assert_eq!(number.unwrap(), Some(1));
+        }, false);
+        assert!(error.starts_with("23514: ") && error.contains(COURSE), "{error}");
+        assert_eq!(serving_version(), None);
+    }
+
+    #[pg_test]
+    fn a_chunk_left_as_stored_is_still_handed_over_and_serves() {
+        let error = complete_after_rewrite(|_, _| {}, true);
+        assert_eq!(error, "no error");
+        assert!(serving_version().is_some());
     }
 }
