@@ -7,13 +7,14 @@ use crate::domain::keys::CourseKey;
 use crate::domain::navigation::{navigation_json, Stamp};
 use crate::domain::structure::validate;
 use crate::domain::problem::{Problem, ProblemKind};
-use crate::pg::errors::{raise_problem, required, OrRaise};
+use crate::pg::errors::{raise_problem, raise_with_hint, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
 use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
 use crate::pg::settings::block_room;
 use pgrx::callconv::{BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::prelude::*;
+use pgrx::{register_xact_callback, PgSqlErrorCode, PgXactCallbackEvent};
 
 /// JSON text coursenav wrote itself with serde, returned as `json` as it is:
 /// a text-to-json cast would lex the whole document again (tens of ms for a
@@ -90,6 +91,29 @@ fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
     .or_raise()
 }
 
+/// A completion announces the new version with NOTIFY, which PostgreSQL
+/// refuses to prepare (PREPARE TRANSACTION fails with its own 0A000, "cannot
+/// PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY",
+/// naming neither coursenav nor the course). So a transaction that
+/// completed a rebuild is refused at PREPARE by coursenav, with the course
+/// and what to do instead; the transaction rolls back and the previous
+/// version keeps serving. The callback runs before PostgreSQL's own check,
+/// and is dropped with the transaction when it commits or aborts.
+fn refuse_two_phase_commit(course_id: &str) {
+    let course_id = course_id.to_string();
+    register_xact_callback(PgXactCallbackEvent::PrePrepare, move || {
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!(
+                "coursenav: course \"{course_id}\": a transaction that completes a rebuild cannot be prepared \
+                 for two-phase commit"
+            ),
+            "The completion announces the new version with NOTIFY, which PREPARE TRANSACTION does not allow. \
+             Complete the rebuild in a transaction that ends with COMMIT.",
+        )
+    });
+}
+
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn build_navigation(
@@ -103,6 +127,7 @@ fn build_navigation(
     let rebuild_id = required(rebuild_id, "rebuild_id", "build_navigation");
     let blocks = read_blocks(course_id, rebuild_id);
     let structure = validate(course_id, root_key, &blocks).or_raise();
+    refuse_two_phase_commit(course_id);
     let stamp = Stamp {
         course_id,
         course_version: required(course_version, "course_version", "build_navigation"),

@@ -21,6 +21,12 @@ pub fn raise(code: PgSqlErrorCode, message: String) -> ! {
     unreachable!("an ERROR report does not return")
 }
 
+/// Raises an ERROR with a hint; never returns.
+pub fn raise_with_hint(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+    ErrorReport::new(code, message, "coursenav").set_hint(hint).report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
 pub fn raise_problem(problem: Problem) -> ! {
     raise(sqlstate(problem.kind), format!("coursenav: {}", problem.message))
 }
