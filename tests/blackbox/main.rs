@@ -8,6 +8,7 @@ mod courses;
 mod demo_course;
 mod fake_catalog;
 mod foundation;
+mod hostile_documents;
 mod olx;
 mod limits;
 mod production;
