@@ -1,5 +1,6 @@
 //! The `coursenav.*` settings (GUCs).
 
+use crate::domain::course_blocks::Room;
 use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
@@ -32,6 +33,12 @@ pub static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_
 pub static CATALOG_MAX_PAGES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
 pub static CATALOG_MAX_BYTES_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 
+/// How many more blocks rebuild `rebuild_id`, which holds `held`, may take
+/// under `coursenav.max_blocks`: checked before anything is reserved.
+pub fn block_room(rebuild_id: i64, held: i32) -> Room {
+    Room { rebuild_id, held: held.max(0) as usize, max: MAX_BLOCKS.get().max(0) as usize }
+}
+
 /// A string setting's value, "" when unset.
 pub fn text(setting: &GucSetting<Option<CString>>) -> String {
     setting.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
@@ -41,7 +48,8 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"coursenav.max_blocks",
         c"Most blocks one block structure may hold.",
-        c"add_blocks refuses a payload that would take a rebuild past this many blocks.",
+        c"add_blocks refuses a payload that would take a rebuild past this many blocks, before reserving memory \
+for it. Superuser only: it bounds the memory a caller can make a backend take.",
         &MAX_BLOCKS,
         1,
         i32::MAX,

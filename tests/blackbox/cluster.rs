@@ -94,6 +94,16 @@ impl Cluster {
         cluster
     }
 
+    /// Stops the server and starts it again under an address-space limit
+    /// (or none): for a test that must prepare data no limited backend
+    /// could build (an 8-million-pair jsonb takes PostgreSQL's own
+    /// aggregation past 1.5 GiB) and then use it under the limit.
+    pub fn restart_with_memory_limit(&mut self, bytes: Option<u64>) {
+        checked("pg_ctl", &["-D", self.data(), "-m", "fast", "-w", "stop"]);
+        self.address_space_limit = bytes;
+        self.start_server();
+    }
+
     /// When the postmaster started, which a crash and restart would change.
     pub fn postmaster_start_time(&self) -> String {
         self.connect().query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0)

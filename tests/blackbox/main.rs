@@ -10,6 +10,7 @@ mod cron;
 mod demo_course;
 mod fake_catalog;
 mod foundation;
+mod hostile_documents;
 mod olx;
 mod limits;
 mod production;
