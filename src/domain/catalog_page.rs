@@ -8,7 +8,7 @@
 //! writes half a page. A marketing URL that is not http(s) is the one thing
 //! skipped alone: that run's other fields are still written.
 
-use serde_json::{Map, Value};
+use crate::domain::catalog_json::{read_page, shown, Loose, RawPage, RawResult, RawResults};
 use url::Url;
 
 /// What a sync does with one catalog-owned field of an overview.
@@ -40,6 +40,29 @@ pub struct Page {
     pub runs: Vec<CatalogRun>,
     /// Marketing URLs that were not http(s) URLs, skipped.
     pub rejected_urls: usize,
+}
+
+fn update_bytes(update: &Update<String>) -> usize {
+    match update {
+        Update::Set(Some(text)) => text.capacity(),
+        _ => 0,
+    }
+}
+
+impl Page {
+    /// The bytes this page takes while the sync holds it until it is
+    /// applied: its runs and their strings, its next link. What the
+    /// catalog's budget (`coursenav.catalog_max_bytes`) counts; the page's
+    /// body and the rest of its JSON are dropped once it is parsed.
+    pub fn held_bytes(&self) -> u64 {
+        let strings: usize = self
+            .runs
+            .iter()
+            .map(|run| run.key.capacity() + update_bytes(&run.marketing_url) + update_bytes(&run.content_language))
+            .sum();
+        let next = self.next.as_ref().map_or(0, String::capacity);
+        (size_of::<Page>() + self.runs.capacity() * size_of::<CatalogRun>() + strings + next) as u64
+    }
 }
 
 /// Why a page could not be used, in words for the run's error column.
@@ -86,44 +109,44 @@ pub fn accept_marketing_url(text: &str) -> Option<String> {
 
 /// PostgreSQL's text cannot hold a NUL character: a string that has one is
 /// refused by name instead of being cut short or failing the whole run.
-fn no_nul<'a>(key: &str, field: &str, text: &'a str) -> Result<&'a str, PageError> {
+fn no_nul(key: &str, field: &str, text: &str) -> Result<(), PageError> {
     match text.contains('\0') {
-        false => Ok(text),
-        true => err(format!("course run \"{}\": \"{field}\" holds a NUL character", key.replace('\0', "\\u0000"))),
+        false => Ok(()),
+        true => err(format!("course run \"{}\": \"{field}\" holds a NUL character", shown(key))),
     }
 }
 
 /// Parses one page fetched with `page_size`.
 pub fn parse_page(body: &[u8], page_size: u32) -> Result<Page, PageError> {
-    let Ok(text) = std::str::from_utf8(body) else {
-        let at = std::str::from_utf8(body).unwrap_err().valid_up_to();
-        return err(format!("the page is not UTF-8 (invalid byte at offset {at})"));
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => return err(format!("the page is not UTF-8 (invalid byte at offset {})", e.valid_up_to())),
     };
-    let document: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    let raw = match read_page(text, page_size as usize) {
+        Ok(raw) => raw,
         Err(e) => return err(format!("the page is not JSON: {e}")),
     };
-    let Value::Object(top) = document else {
+    let RawPage::Object { count, next, results } = raw else {
         return err("the page is not a course-run page: expected an object with \"next\" and \"results\"");
     };
-    let next = match top.get("next") {
-        Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
+    let next = match next {
+        Some(Loose::Null) => None,
+        Some(Loose::Text(s)) => Some(s),
         _ => return err("the page is not a course-run page: \"next\" must be a link or null"),
     };
-    let Some(Value::Array(results)) = top.get("results") else {
+    let Some(RawResults::Array { kept, total }) = results else {
         return err("the page is not a course-run page: \"results\" must be an array");
     };
-    if results.len() > page_size as usize {
-        return err(format!(
-            "the page holds {} results, more than the page size of {page_size} asked for",
-            results.len()
-        ));
+    if total > page_size as usize {
+        return err(format!("the page holds {total} results, more than the page size of {page_size} asked for"));
     }
-    let count = top.get("count").and_then(Value::as_u64);
-    let mut page = Page { count, next, results: results.len(), runs: Vec::with_capacity(results.len()), rejected_urls: 0 };
+    let count = match count {
+        Some(Loose::Unsigned(n)) => Some(n),
+        _ => None,
+    };
+    let mut page = Page { count, next, results: total, runs: Vec::with_capacity(kept.len()), rejected_urls: 0 };
     let mut index_of_key = std::collections::HashMap::new();
-    for (i, result) in results.iter().enumerate() {
+    for (i, result) in kept.into_iter().enumerate() {
         let (run, rejected) = parse_run(i, result)?;
         page.rejected_urls += usize::from(rejected);
         match index_of_key.get(&run.key) {
@@ -138,53 +161,67 @@ pub fn parse_page(body: &[u8], page_size: u32) -> Result<Page, PageError> {
 }
 
 /// One result, and whether its marketing URL was rejected.
-fn parse_run(index: usize, result: &Value) -> Result<(CatalogRun, bool), PageError> {
-    let Value::Object(fields) = result else {
+fn parse_run(index: usize, result: RawResult) -> Result<(CatalogRun, bool), PageError> {
+    let RawResult::Run(fields) = result else {
         return err(format!("result {index} of the page is not an object"));
     };
-    let key = match fields.get("key") {
-        Some(Value::String(k)) if !k.is_empty() => no_nul(k, "key", k)?.to_string(),
+    let key = match fields.key {
+        Some(Loose::Text(k)) if !k.is_empty() => {
+            no_nul(&k, "key", &k)?;
+            k
+        }
         _ => return err(format!("result {index} of the page has no \"key\"")),
     };
-    let (marketing_url, rejected) = match fields.get("marketing_url") {
+    let (marketing_url, rejected) = match fields.marketing_url {
         None => (Update::Keep, false),
-        Some(Value::Null) => (Update::Set(None), false),
-        Some(Value::String(s)) => match accept_marketing_url(s) {
+        Some(Loose::Null) => (Update::Set(None), false),
+        Some(Loose::Text(s)) => match accept_marketing_url(&s) {
             Some(url) => (Update::Set(Some(url)), false),
             None => (Update::Keep, true),
         },
         Some(_) => (Update::Keep, true),
     };
     let run = CatalogRun {
-        eligible_for_financial_aid: financial_aid(&key, fields)?,
-        content_language: language(&key, fields)?,
+        eligible_for_financial_aid: financial_aid(&key, fields.eligible_for_financial_aid)?,
+        content_language: language(&key, fields.content_language)?,
         marketing_url,
         key,
     };
     Ok((run, rejected))
 }
 
-fn financial_aid(key: &str, fields: &Map<String, Value>) -> Result<Option<bool>, PageError> {
-    match fields.get("eligible_for_financial_aid") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => err(format!("course run \"{key}\": \"eligible_for_financial_aid\" must be true or false, not {other}")),
+fn financial_aid(key: &str, value: Option<Loose>) -> Result<Option<bool>, PageError> {
+    match value {
+        None | Some(Loose::Null) => Ok(None),
+        Some(Loose::Bool(b)) => Ok(Some(b)),
+        Some(other) => err(format!(
+            "course run \"{}\": \"eligible_for_financial_aid\" must be true or false, not {}",
+            shown(key),
+            other.describe()
+        )),
     }
 }
 
-fn language(key: &str, fields: &Map<String, Value>) -> Result<Update<String>, PageError> {
-    match fields.get("content_language") {
+fn language(key: &str, value: Option<Loose>) -> Result<Update<String>, PageError> {
+    match value {
         None => Ok(Update::Keep),
-        Some(Value::Null) => Ok(Update::Set(None)),
-        Some(Value::String(s)) => Ok(Update::Set(Some(no_nul(key, "content_language", s)?.to_string()))),
-        Some(other) => err(format!("course run \"{key}\": \"content_language\" must be a string or null, not {other}")),
+        Some(Loose::Null) => Ok(Update::Set(None)),
+        Some(Loose::Text(s)) => {
+            no_nul(key, "content_language", &s)?;
+            Ok(Update::Set(Some(s)))
+        }
+        Some(other) => err(format!(
+            "course run \"{}\": \"content_language\" must be a string or null, not {}",
+            shown(key),
+            other.describe()
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn page(value: Value) -> Result<Page, PageError> {
         parse_page(value.to_string().as_bytes(), 100)
@@ -292,6 +329,39 @@ mod tests {
             let e = parse_page(&body, 100).unwrap_err();
             assert!(e.0.contains(needle), "{} does not say {needle}", e.0);
         }
+    }
+
+    #[test]
+    fn fields_the_sync_ignores_are_skipped_whatever_they_hold() {
+        // A number beyond f64 and deep nesting, where the sync reads nothing.
+        let body = format!(
+            r#"{{"count": 1, "next": null, "results": [{{"key": "k", "weeks_to_complete": 1e400,
+                 "staff": {}{}, "content_language": "en"}}], "facets": -1e131071}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let p = parse_page(body.as_bytes(), 100).unwrap();
+        assert_eq!((p.runs.len(), p.runs[0].content_language.clone()), (1, Update::Set(Some("en".into()))));
+    }
+
+    #[test]
+    fn a_page_holds_what_the_sync_keeps_not_what_it_was_sent() {
+        let description = "x".repeat(100_000);
+        let full = page(json!({"next": null, "results": [{"key": "course-v1:A+B+C", "full_description": description}]})).unwrap();
+        assert!(full.held_bytes() < 1_000, "{}", full.held_bytes());
+        let long_key = page(json!({"next": null, "results": [{"key": "k".repeat(100_000)}]})).unwrap();
+        assert!(long_key.held_bytes() > 100_000, "{}", long_key.held_bytes());
+        let next = page(json!({"next": "n".repeat(50_000), "results": [{"key": "k", "marketing_url": format!("https://x/{}", "u".repeat(1000))}]}))
+            .unwrap();
+        assert!(next.held_bytes() > 51_000, "{}", next.held_bytes());
+    }
+
+    #[test]
+    fn a_value_quoted_in_an_error_is_cut_short() {
+        let e = page(json!({"next": null, "results": [{"key": "k".repeat(10_000), "eligible_for_financial_aid": "n".repeat(10_000)}]}))
+            .unwrap_err();
+        assert!(e.0.len() < 300, "{e}");
+        assert!(e.0.contains("(10000 bytes)"), "{e}");
     }
 
     #[test]

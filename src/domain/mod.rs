@@ -1,6 +1,7 @@
 //! The functional core: plain Rust with no pgrx, covered by plain unit tests.
 
 pub mod about;
+pub mod catalog_json;
 pub mod catalog_page;
 pub mod catalog_walk;
 pub mod course_blocks;

@@ -11,11 +11,10 @@ pub struct CatalogClient {
     agent: ureq::Agent,
     authorization: String,
     read_timeout: Duration,
-    max_bytes: u64,
 }
 
 impl CatalogClient {
-    pub fn new(token: &str, connect_timeout: Duration, read_timeout: Duration, max_bytes: u64) -> CatalogClient {
+    pub fn new(token: &str, connect_timeout: Duration, read_timeout: Duration) -> CatalogClient {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_resolve(Some(connect_timeout))
             .timeout_connect(Some(connect_timeout))
@@ -29,11 +28,12 @@ impl CatalogClient {
             .user_agent(concat!("coursenav/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        CatalogClient { agent, authorization: format!("Bearer {token}"), read_timeout, max_bytes }
+        CatalogClient { agent, authorization: format!("Bearer {token}"), read_timeout }
     }
 
-    /// The body of the page at `url`, or why there is none.
-    pub fn get(&self, url: &Url) -> Result<Vec<u8>, String> {
+    /// The body of the page at `url`, or why there is none. A body longer
+    /// than `max_bytes` is not read: `too_large` says why.
+    pub fn get(&self, url: &Url, max_bytes: u64, too_large: impl FnOnce() -> String) -> Result<Vec<u8>, String> {
         let mut response = self
             .agent
             .get(url.as_str())
@@ -57,7 +57,11 @@ impl CatalogClient {
                 ));
             }
         }
-        response.body_mut().with_config().limit(self.max_bytes).read_to_vec().map_err(|e| self.describe(e))
+        match response.body_mut().with_config().limit(max_bytes).read_to_vec() {
+            Ok(body) => Ok(body),
+            Err(ureq::Error::BodyExceedsLimit(_)) => Err(too_large()),
+            Err(e) => Err(self.describe(e)),
+        }
     }
 
     /// A read timeout, whether ureq reports it as its own or as the socket's.
@@ -74,9 +78,6 @@ impl CatalogClient {
                 self.no_answer()
             }
             ureq::Error::Timeout(_) => self.no_answer(),
-            ureq::Error::BodyExceedsLimit(limit) => {
-                format!("the page is larger than {limit} bytes, far more than the page size asked for")
-            }
             ureq::Error::Io(e) => format!("cannot reach the catalog: {e}"),
             ureq::Error::HostNotFound => "cannot reach the catalog: host not found".into(),
             ureq::Error::ConnectionFailed => "cannot reach the catalog: connection failed".into(),

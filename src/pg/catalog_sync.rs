@@ -144,7 +144,17 @@ fn apply_page_in(context: &mut PgMemoryContexts, runs: &[CatalogRun]) -> (u64, u
 /// while the catalog is being read, so the overviews' row locks are held
 /// for the writes alone, never across network waits: a publish during a
 /// run against a slow catalog does not wait for the catalog.
+///
+/// Why read everything before writing, rather than apply pages in batches
+/// as they come: the run is one transaction (the caller's; a function
+/// cannot commit), so a batch applied mid-run would keep its overviews'
+/// row locks until the run ends, across every later page's network time,
+/// and a publish of one of those courses would wait for the catalog. What
+/// is held until the writes is bounded instead (`Budget`): the runs kept
+/// of each page and the one body being read, within
+/// coursenav.catalog_max_bytes, and at most coursenav.catalog_max_pages.
 fn fetch_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32) -> (Vec<Page>, Option<String>) {
+    let page_bound = max_page_bytes(page_size);
     let mut pages = Vec::new();
     let mut url = walk.first().clone();
     loop {
@@ -153,16 +163,14 @@ fn fetch_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32) -> (Vec<
         pgrx::check_for_interrupts!();
         let page_number = pages.len() + 1;
         let at = |e: String| format!("page {page_number} ({}): {e}", redacted(&url));
-        let page = match client
-            .get(&url)
-            .and_then(|body| walk.take(body.len() as u64).map(|()| body))
-            .map_err(at)
-            .and_then(|body| parse_page(&body, page_size).map_err(|e| at(e.0)))
-        {
+        let read = client
+            .get(&url, walk.body_limit(page_bound), || walk.body_too_large(page_bound))
+            .and_then(|body| parse_page(&body, page_size).map_err(|e| e.0))
+            .and_then(|page| walk.read(&url, page.count, page.held_bytes()).map(|()| page));
+        let page = match read {
             Ok(page) => page,
-            Err(error) => return (pages, Some(error)),
+            Err(error) => return (pages, Some(at(error))),
         };
-        walk.read(&url, page.count);
         let next = page.next.clone();
         pages.push(page);
         match next {
@@ -193,12 +201,8 @@ fn prepare(page_size: u32) -> Result<(Walk, CatalogClient), String> {
     let walk = Walk::new(&text(&CATALOG_API_URL), page_size, budget)?;
     let token = catalog_token()?;
     let millis = |ms: i32| Duration::from_millis(ms.max(1) as u64);
-    let client = CatalogClient::new(
-        &token,
-        millis(CATALOG_CONNECT_TIMEOUT_MS.get()),
-        millis(CATALOG_READ_TIMEOUT_MS.get()),
-        max_page_bytes(page_size),
-    );
+    let client =
+        CatalogClient::new(&token, millis(CATALOG_CONNECT_TIMEOUT_MS.get()), millis(CATALOG_READ_TIMEOUT_MS.get()));
     Ok((walk, client))
 }
 

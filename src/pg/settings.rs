@@ -160,8 +160,8 @@ fn register_catalog() {
     );
     GucRegistry::define_int_guc(
         c"coursenav.catalog_max_bytes",
-        c"Most bytes of catalog pages one sync reads and holds before applying them.",
-        c"Past this the run ends, partial, with the pages before applied; the backend holds about twice this at most.",
+        c"Most bytes one catalog sync holds at once: the course runs read and not yet applied, and the page being read.",
+        c"A page that would take a run past this ends it: partial, the pages before applied (failed on the first page). What the sync does not keep of a page is not counted once the page is parsed.",
         &CATALOG_MAX_BYTES_KB,
         1024,
         i32::MAX,

@@ -181,28 +181,19 @@ fn closed_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-#[test]
-fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
-    const N: usize = 9; // three pages of three
-    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-faults", N);
+/// Three pages of three runs, synced once at "v1".
+const N: usize = 9;
+
+/// For each fault, on page 1 then on page 2 of a catalog now at "v2": the
+/// run is failed, then partial, its error names the page and says
+/// `needle`, the pages before the failing one are applied and the rest
+/// keep their last good values; then a good run brings all back to "v1".
+fn each_fault_fails_its_page_and_keeps_what_was_synced(name: &str, faults: Vec<(Fault, &str)>) {
+    let (cluster, mut setup, catalog) = cluster_and_catalog(name, N);
     let mut session = sync_session(&cluster, &catalog.url(), 3);
     assert_eq!(sync(&mut session).status, "ok");
     let synced = labelled(N, |_| "v1");
-
-    let stall = Duration::from_secs(3);
-    let faults: Vec<(Fault, &str)> = vec![
-        (Fault::Status(500), "HTTP 500"),
-        (Fault::Status(503), "HTTP 503"),
-        (Fault::Status(404), "HTTP 404"),
-        (Fault::StallBeforeHeaders(stall), "coursenav.catalog_read_timeout"),
-        (Fault::StallInBody(stall), "coursenav.catalog_read_timeout"),
-        (Fault::NotAPage, "not a course-run page"),
-        (Fault::TooManyResults, "more than the page size of 3"),
-        (Fault::HugeBody, "larger than"),
-        (Fault::MissingKey, "has no \"key\""),
-        (Fault::NotUtf8, "not UTF-8"),
-        (Fault::Redirect, "HTTP 301"),
-    ];
+    let cases = faults.len() as i64;
     for (fault, needle) in faults {
         // The catalog has new values now; one page of them fails.
         catalog.set_runs(catalog_runs(N, "v2"));
@@ -226,47 +217,115 @@ fn every_catalog_failure_is_recorded_and_nothing_synced_is_lost() {
             catalog.set_runs(catalog_runs(N, "v2"));
         }
     }
-
-    // A next link back to a page already read: the pages read stay applied.
-    catalog.fail_page(2, Fault::LoopBack);
-    let looped = sync(&mut session);
-    assert_eq!((looped.status.as_str(), looped.pages), ("partial", 2), "{looped:?}");
-    assert!(looped.error.unwrap().contains("leads back to a page already read"));
-    assert_eq!(marketing_urls(&mut setup, N), labelled(N, |i| if i < 6 { "v2" } else { "v1" }));
-    catalog.heal();
-
-    // A next link to another host is not followed: the token stays with the catalog.
-    catalog.fail_page(1, Fault::ForeignNext);
-    let requests_before = catalog.requests().len();
-    let foreign = sync(&mut session);
-    assert_eq!((foreign.status.as_str(), foreign.pages), ("partial", 1), "{foreign:?}");
-    assert!(foreign.error.unwrap().contains("leaves the catalog at http://127.0.0.1"));
-    assert_eq!(catalog.requests().len(), requests_before + 1, "only page 1 was asked for");
-    catalog.heal();
-
-    // A wrong token is a 401 and changes nothing.
-    setup.execute("SELECT coursenav.set_catalog_token('wrong-token')", &[]).unwrap();
-    catalog.set_runs(catalog_runs(N, "v1"));
-    let refused = sync(&mut session);
-    assert_eq!(refused.status, "failed");
-    assert!(refused.error.unwrap().contains("HTTP 401"));
-    setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
-
-    // A refused connection.
-    let mut nowhere = sync_session(&cluster, &format!("http://127.0.0.1:{}", closed_port()), 3);
-    let unreachable = sync(&mut nowhere);
-    assert_eq!(unreachable.status, "failed");
-    assert!(unreachable.error.unwrap().contains("cannot reach the catalog"));
-    assert_eq!(marketing_urls(&mut setup, N), labelled(N, |i| if i < 6 { "v2" } else { "v1" }));
-
     let statuses: Vec<(String, i64)> = setup
         .query("SELECT status, count(*) FROM coursenav.catalog_sync_runs GROUP BY status ORDER BY status", &[])
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(statuses, vec![("failed".into(), 13), ("ok".into(), 23), ("partial".into(), 13)]);
+    assert_eq!(statuses, vec![("failed".into(), cases), ("ok".into(), 1 + 2 * cases), ("partial".into(), cases)]);
     assert!(!cluster.server_log().contains(TOKEN));
+}
+
+#[test]
+fn an_http_error_from_the_catalog_is_recorded_and_nothing_synced_is_lost() {
+    each_fault_fails_its_page_and_keeps_what_was_synced(
+        "catalog-http-errors",
+        vec![(Fault::Status(500), "HTTP 500"), (Fault::Status(503), "HTTP 503"), (Fault::Status(404), "HTTP 404")],
+    );
+}
+
+#[test]
+fn a_catalog_that_stalls_is_cut_off_by_the_read_timeout_and_nothing_synced_is_lost() {
+    let stall = Duration::from_secs(3);
+    each_fault_fails_its_page_and_keeps_what_was_synced(
+        "catalog-stalls",
+        vec![
+            (Fault::StallBeforeHeaders(stall), "coursenav.catalog_read_timeout"),
+            (Fault::StallInBody(stall), "coursenav.catalog_read_timeout"),
+        ],
+    );
+}
+
+#[test]
+fn a_page_that_is_not_a_course_run_page_is_refused_whole_and_nothing_synced_is_lost() {
+    each_fault_fails_its_page_and_keeps_what_was_synced(
+        "catalog-bad-pages",
+        vec![
+            (Fault::NotAPage, "not a course-run page"),
+            (Fault::TooManyResults, "more than the page size of 3"),
+            (Fault::HugeBody, "larger than"),
+            (Fault::MissingKey, "has no \"key\""),
+            (Fault::NotUtf8, "not UTF-8"),
+        ],
+    );
+}
+
+#[test]
+fn a_redirect_is_not_followed_and_nothing_synced_is_lost() {
+    each_fault_fails_its_page_and_keeps_what_was_synced("catalog-redirect", vec![(Fault::Redirect, "HTTP 301")]);
+}
+
+#[test]
+fn a_next_link_back_to_a_page_already_read_ends_the_run_with_the_pages_read_applied() {
+    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-loop", N);
+    let mut session = sync_session(&cluster, &catalog.url(), 3);
+    assert_eq!(sync(&mut session).status, "ok");
+    catalog.set_runs(catalog_runs(N, "v2"));
+    catalog.fail_page(2, Fault::LoopBack);
+    let looped = sync(&mut session);
+    assert_eq!((looped.status.as_str(), looped.pages), ("partial", 2), "{looped:?}");
+    assert!(looped.error.unwrap().contains("page 2 ("), "the page whose link loops is named");
+    assert_eq!(marketing_urls(&mut setup, N), labelled(N, |i| if i < 6 { "v2" } else { "v1" }));
+    let error: String = setup
+        .query_one("SELECT error FROM coursenav.catalog_sync_runs ORDER BY run_id DESC LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert!(error.contains("leads back to a page already read"), "{error}");
+}
+
+#[test]
+fn a_next_link_to_another_host_is_not_followed_so_the_token_stays_with_the_catalog() {
+    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-foreign", N);
+    let mut session = sync_session(&cluster, &catalog.url(), 3);
+    assert_eq!(sync(&mut session).status, "ok");
+    catalog.set_runs(catalog_runs(N, "v2"));
+    catalog.fail_page(1, Fault::ForeignNext);
+    let requests_before = catalog.requests().len();
+    let foreign = sync(&mut session);
+    assert_eq!((foreign.status.as_str(), foreign.pages), ("partial", 1), "{foreign:?}");
+    assert!(foreign.error.unwrap().contains("leaves the catalog at http://127.0.0.1"));
+    assert_eq!(catalog.requests().len(), requests_before + 1, "only page 1 was asked for");
+    assert_eq!(marketing_urls(&mut setup, N), labelled(N, |i| if i < 3 { "v2" } else { "v1" }));
+}
+
+#[test]
+fn a_wrong_token_is_refused_by_the_catalog_and_changes_nothing() {
+    let (cluster, mut setup, catalog) = cluster_and_catalog("catalog-token", N);
+    let mut session = sync_session(&cluster, &catalog.url(), 3);
+    assert_eq!(sync(&mut session).status, "ok");
+    setup.execute("SELECT coursenav.set_catalog_token('wrong-token')", &[]).unwrap();
+    catalog.set_runs(catalog_runs(N, "v2"));
+    let refused = sync(&mut session);
+    assert_eq!((refused.status.as_str(), refused.pages), ("failed", 0), "{refused:?}");
+    assert!(refused.error.unwrap().contains("page 1 ("));
+    assert_eq!(marketing_urls(&mut setup, N), labelled(N, |_| "v1"));
+    let error: String = setup
+        .query_one("SELECT error FROM coursenav.catalog_sync_runs ORDER BY run_id DESC LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    assert!(error.contains("HTTP 401"), "{error}");
+    assert!(!cluster.server_log().contains("wrong-token"));
+}
+
+#[test]
+fn a_catalog_that_refuses_connections_is_recorded_as_failed_and_changes_nothing() {
+    let (cluster, mut setup, _catalog) = cluster_and_catalog("catalog-refused", N);
+    let mut nowhere = sync_session(&cluster, &format!("http://127.0.0.1:{}", closed_port()), 3);
+    let unreachable = sync(&mut nowhere);
+    assert_eq!((unreachable.status.as_str(), unreachable.pages), ("failed", 0), "{unreachable:?}");
+    assert!(unreachable.error.unwrap().contains("cannot reach the catalog"));
+    assert_eq!(marketing_urls(&mut setup, N), vec![None; N]);
 }
 
 #[test]

@@ -47,16 +47,77 @@ fn an_endless_catalog_ends_the_run_at_the_byte_budget_with_the_pages_before_appl
         ))
         .unwrap();
     assert_eq!(sync(&mut session).0, "ok");
-    // From now on every page is 5 runs of 200 KB each and leads to another,
-    // with no count: without a bound the run would hold pages until the
-    // backend ran out of memory.
+    // From now on every page is 5 runs whose keys are 200 KB each and leads
+    // to another, with no count: without a bound the run would hold every
+    // key read until the backend ran out of memory.
     catalog.make_endless(200 * 1024);
     let (status, pages, error) = sync(&mut session);
     let error = error.unwrap();
     assert_eq!(status, "partial", "{error}");
     assert!(pages >= 2 && pages < 20, "{pages} pages");
-    assert!(error.contains("more than coursenav.catalog_max_bytes (8388608 bytes)"), "{error}");
+    assert!(error.contains("coursenav.catalog_max_bytes (8388608 bytes)"), "{error}");
     assert!(error.contains(&format!("page {}", pages + 1)), "{error}");
+    assert_alive(&cluster, &started);
+}
+
+#[test]
+fn the_byte_budget_counts_what_a_run_holds_so_a_catalog_of_full_size_course_runs_syncs() {
+    // Open edX's course-run serializer sends a full description, staff with
+    // their bios, seats and programs with every run: kilobytes that the
+    // sync reads and drops. 300 such runs are 2.4 MB of pages, far past a
+    // 1 MB budget, while what the run holds (key, URL, language) is 60 KB.
+    const N: usize = 300;
+    let (cluster, catalog) = cluster_and_catalog("full-size-runs", N);
+    let runs = (0..N)
+        .map(|i| {
+            let mut run = run(&course(i), json!(format!("https://www.example.org/c{i}/v2")), true, "en");
+            run["full_description"] = json!(format!("<p>{}</p>", "Course description. ".repeat(400)));
+            run
+        })
+        .collect();
+    catalog.set_runs(runs);
+    let mut session = cluster.connect();
+    session
+        .batch_execute(&format!(
+            "SET coursenav.catalog_api_url = '{}'; SET coursenav.catalog_page_size = 20;
+             SET coursenav.catalog_max_bytes = '1MB';",
+            catalog.url()
+        ))
+        .unwrap();
+    let (status, pages, error) = sync(&mut session);
+    assert_eq!((status.as_str(), pages, error), ("ok", 15, None));
+    let updated: i64 = session
+        .query_one("SELECT count(*) FROM coursenav.course_overviews WHERE marketing_url LIKE '%/v2'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(updated, N as i64);
+}
+
+#[test]
+fn a_page_whose_json_would_parse_into_many_times_its_size_is_read_without_building_it() {
+    // 60 MB of `0,0,0,...` in a field the sync ignores, on a page within the
+    // bound for page size 1000: as a parsed JSON tree it would be 1 GB, past
+    // this cluster's 1 GiB address-space limit.
+    let cluster = Cluster::start_with_memory_limit("wide-page", &[], 1 << 30);
+    let started = cluster.postmaster_start_time();
+    let mut session = cluster.connect();
+    session.execute("SELECT coursenav.publish_course($1, 'v1', '{}')", &[&course(0)]).unwrap();
+    session.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
+    let catalog = FakeCatalog::start(vec![run(&course(0), json!("https://www.example.org/c0/wide"), true, "en")]);
+    catalog.fail_page(1, Fault::WideArray(60_000_000));
+    session
+        .batch_execute(&format!(
+            "SET coursenav.catalog_api_url = '{}'; SET coursenav.catalog_page_size = 1000;",
+            catalog.url()
+        ))
+        .unwrap();
+    let (status, pages, error) = sync(&mut session);
+    assert_eq!((status.as_str(), pages, error), ("ok", 1, None));
+    let url: String = session
+        .query_one("SELECT marketing_url FROM coursenav.course_overviews WHERE course_id = $1", &[&course(0)])
+        .unwrap()
+        .get(0);
+    assert_eq!(url, "https://www.example.org/c0/wide");
     assert_alive(&cluster, &started);
 }
 

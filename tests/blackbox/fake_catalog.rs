@@ -36,6 +36,10 @@ pub enum Fault {
     /// A gzip body (`Content-Encoding: gzip`) of an empty page padded with
     /// this many bytes of spaces, which compress to almost nothing.
     GzipBomb(usize),
+    /// The last result carries, in a field coursenav ignores, an array of
+    /// this many bytes of `0,0,0,...`: two bytes of JSON each, and 32 bytes
+    /// each in a parsed `serde_json::Value` tree.
+    WideArray(usize),
 }
 
 #[derive(Default)]
@@ -44,8 +48,9 @@ struct State {
     faults: Vec<(usize, Fault)>,
     delay: Option<Duration>,
     requests: Vec<(String, Option<String>)>,
-    /// Every page full, padded with this many bytes per run, no count, and
-    /// a `next` link to a page never read before: a catalog with no end.
+    /// Every page full, each run's key padded with this many bytes, no
+    /// count, and a `next` link to a page never read before: a catalog with
+    /// no end, whose runs the sync must hold until it applies them.
     endless: Option<usize>,
 }
 
@@ -98,9 +103,10 @@ impl FakeCatalog {
         self.state.lock().unwrap().delay = Some(delay);
     }
 
-    /// From now on every page is full and leads to another, with no count.
-    pub fn make_endless(&self, padding_per_run: usize) {
-        self.state.lock().unwrap().endless = Some(padding_per_run);
+    /// From now on every page is full and leads to another, with no count;
+    /// every run's key is padded with `key_padding` bytes.
+    pub fn make_endless(&self, key_padding: usize) {
+        self.state.lock().unwrap().endless = Some(key_padding);
     }
 
     /// Every request so far: its URL and Authorization header.
@@ -174,12 +180,21 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
     let mut count = json!(runs.len());
     if let Some(padding) = endless {
         results = (0..size)
-            .map(|i| json!({"key": format!("course-v1:Endless+P{page}+R{i}"), "full_description": " ".repeat(padding)}))
+            .map(|i| json!({"key": format!("course-v1:Endless+P{page}+R{i}+{}", "x".repeat(padding))}))
             .collect();
         next = json!(next_page(page + 1));
         count = Value::Null;
     }
-    let body = json!({"count": count, "next": next, "previous": null, "results": results}).to_string().into_bytes();
+    let mut body = json!({"count": count, "next": next, "previous": null, "results": results}).to_string().into_bytes();
+    if let Some(Fault::WideArray(bytes)) = &fault {
+        // Spliced in as text: built as a Value here it would take this
+        // process the very memory the test is about.
+        let at = body.windows(2).position(|w| w == b"}]").expect("a page with a result");
+        let mut wide = b",\"extra\":[".to_vec();
+        wide.extend(std::iter::repeat_n(*b"0,", bytes / 2).flatten());
+        wide.extend_from_slice(b"0]");
+        body.splice(at..at, wide);
+    }
     let _ = match fault {
         Some(Fault::Status(code)) => request.respond(json_response(code, br#"{"detail": "failure"}"#.to_vec())),
         Some(Fault::StallBeforeHeaders(d)) => {
