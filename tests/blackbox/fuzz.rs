@@ -17,7 +17,8 @@
 //!
 //! `COURSENAV_FUZZ_SEED` (decimal or 0x-hex) replaces the fixed seed and
 //! `COURSENAV_FUZZ_CASES` the number of cases (shared out among the three
-//! families); both are printed. Case `n` of a family draws from its own
+//! families); both are printed. `COURSENAV_FUZZ_VERBOSE` prints how every
+//! catalog run ended. Case `n` of a family draws from its own
 //! ChaCha8 stream, so a seed and a case number replay that case alone.
 //! Failures are gathered, not stopped at: the test fails at the end with
 //! every failure grouped by family, each with the seed, the case number and
@@ -50,7 +51,7 @@ pub const JSONB_INPUT_SQLSTATES: [&str; 6] = ["22P02", "22P05", "22003", "54001"
 /// Statements of the fuzzer's sessions: a safety net so that a runaway
 /// case fails (as an undocumented 57014) rather than hanging the test run.
 /// No case comes anywhere near it; it is not a timing assertion.
-pub const SESSION_SETTINGS: &str = "SET statement_timeout = '120s'; SET TimeZone = 'UTC'; SET client_min_messages = 'warning';";
+pub const SESSION_SETTINGS: &str = "SET statement_timeout = '300s'; SET TimeZone = 'UTC'; SET client_min_messages = 'warning';";
 
 /// The fuzzer's own helpers in the cluster: a date as PostgreSQL reads it
 /// (seconds since the epoch, floored as coursenav drops fractions), or NULL
@@ -163,6 +164,9 @@ impl Failures {
 
     /// Adds the time a case of `case`'s family took (printed, never asserted).
     pub fn timed(&mut self, case: &CaseInfo, took: std::time::Duration) {
+        if took.as_secs() >= 2 {
+            eprintln!("fuzz {}: case {} [{}] took {:.1} s ({})", self.name, case.number, case.family, took.as_secs_f64(), case.recipe);
+        }
         *self.time.entry(case.family.clone()).or_default() += took;
     }
 
@@ -299,6 +303,59 @@ impl<'c> Session<'c> {
             );
         }
         self.peak = self.peak.max(now);
+    }
+}
+
+/// The transaction that cases run in savepoints share: committed every
+/// `BATCH` cases, so that a case sees what the cases before it committed
+/// without paying a commit each.
+#[derive(Default)]
+pub struct Batch {
+    cases: usize,
+}
+
+impl Batch {
+    /// Opens the transaction when none is open.
+    pub fn enter(&mut self, session: &mut Session) -> Result<(), Died> {
+        if self.cases == 0 {
+            session.client.batch_execute("BEGIN").map_err(|_| Died)?;
+        }
+        self.cases += 1;
+        Ok(())
+    }
+
+    /// After a case: a transaction that a failed check left aborted is
+    /// rolled back (its failures are recorded already); a full batch is
+    /// committed.
+    pub fn settle(&mut self, session: &mut Session) -> Result<(), Died> {
+        if self.cases == 0 {
+            return Ok(());
+        }
+        if let Err(e) = session.client.batch_execute("SELECT 1") {
+            if let Refusal::Died(_) = refusal(&e) {
+                return Err(Died);
+            }
+            session.client.batch_execute("ROLLBACK").map_err(|_| Died)?;
+            self.cases = 0;
+        }
+        if self.cases >= BATCH {
+            self.commit(session)?;
+        }
+        Ok(())
+    }
+
+    /// Commits what is open.
+    pub fn commit(&mut self, session: &mut Session) -> Result<(), Died> {
+        if self.cases > 0 {
+            self.cases = 0;
+            session.client.batch_execute("COMMIT").map_err(|_| Died)?;
+        }
+        Ok(())
+    }
+
+    /// The backend died: its transaction is gone.
+    pub fn lost(&mut self) {
+        self.cases = 0;
     }
 }
 

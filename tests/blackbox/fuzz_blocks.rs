@@ -8,7 +8,7 @@
 
 use crate::courses::{course as small_course, key};
 use crate::fuzz::{
-    check_cluster, fuzz_cluster, judge_refusal, refusal, CaseInfo, Died, Failures, Fuzz, Refusal, Session, BATCH,
+    check_cluster, fuzz_cluster, judge_refusal, refusal, Batch, CaseInfo, Died, Failures, Fuzz, Refusal, Session,
     JSONB_INPUT_SQLSTATES,
 };
 use crate::fuzz_json::{
@@ -811,7 +811,7 @@ pub fn run(fuzz: Fuzz) {
     let cluster = fuzz_cluster("fuzz-blocks");
     let mut failures = Failures::new(&fuzz);
     let mut session = Session::open(&cluster);
-    let started = cluster.postmaster_start_time();
+    let postmaster_started = cluster.postmaster_start_time();
     // Every course serves a valid structure before the cases start.
     for k in 0..COURSES {
         let setup = CaseInfo::new(usize::MAX, "setup", format!("the first rebuild of {}", course_id(k)), "");
@@ -824,40 +824,29 @@ pub fn run(fuzz: Fuzz) {
         assert!(check_served(&mut session.client, &mut failures, &setup, &course_id(k), "base", version.as_deref()).unwrap_or(false));
         session.client.batch_execute("COMMIT").unwrap();
     }
-    let mut in_transaction = 0;
+    let mut batch = Batch::default();
     for number in 0..fuzz.cases {
         let case = generate(&fuzz, number);
         let started = std::time::Instant::now();
         let outcome = if case.delivery == Delivery::ChunksCommitted {
-            if in_transaction > 0 {
-                session.client.batch_execute("COMMIT").unwrap();
-                in_transaction = 0;
-            }
-            run_committed(&mut session, &mut failures, &case)
+            batch.commit(&mut session).and_then(|()| run_committed(&mut session, &mut failures, &case))
         } else {
-            if in_transaction == 0 {
-                session.client.batch_execute("BEGIN").unwrap();
-            }
-            in_transaction += 1;
-            let outcome = run_in_savepoint(&mut session, &mut failures, &case);
-            if outcome.is_ok() && in_transaction >= BATCH {
-                session.client.batch_execute("COMMIT").unwrap();
-                in_transaction = 0;
-            }
-            outcome
+            batch
+                .enter(&mut session)
+                .and_then(|()| run_in_savepoint(&mut session, &mut failures, &case))
+                .and_then(|()| batch.settle(&mut session))
         };
         failures.timed(&case.info, started.elapsed());
-        if outcome.is_err() {
-            session.reopen();
-            in_transaction = 0;
-        } else {
-            session.note_peak("documents", &case.info);
+        match outcome {
+            Ok(()) => session.note_peak("documents", &case.info),
+            Err(Died) => {
+                batch.lost();
+                session.reopen();
+            }
         }
     }
-    if in_transaction > 0 {
-        session.client.batch_execute("COMMIT").unwrap();
-    }
-    check_cluster(&mut failures, &cluster, &started);
+    batch.commit(&mut session).unwrap_or_else(|_| panic!("the last batch cannot be committed"));
+    check_cluster(&mut failures, &cluster, &postmaster_started);
     let (accepted, refused) = (failures.count("accepted"), failures.count("refused"));
     assert!(accepted > 0 && refused > 0, "the fuzzer must see both outcomes: {accepted} accepted, {refused} refused");
     failures.finish();

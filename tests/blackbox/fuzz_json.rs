@@ -361,7 +361,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn writes_what_serde_cannot_hold() {
+    fn the_fuzzers_json_writes_what_serde_json_cannot_hold() {
         let doc = Json::Obj(vec![
             ("a".into(), Json::Num("1e400".into())),
             ("a".into(), Json::str("x\u{0}y")),

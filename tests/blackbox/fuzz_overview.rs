@@ -5,7 +5,7 @@
 //! operators read from what was sent (org, number and run from the key;
 //! the catalog's columns untouched).
 
-use crate::fuzz::{check_cluster, fuzz_cluster, judge_refusal, refusal, CaseInfo, Died, Failures, Fuzz, Refusal, Session, BATCH, JSONB_INPUT_SQLSTATES};
+use crate::fuzz::{check_cluster, fuzz_cluster, judge_refusal, refusal, Batch, CaseInfo, Died, Failures, Fuzz, Refusal, Session, JSONB_INPUT_SQLSTATES};
 use crate::fuzz_json::{bad_date, deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, with_nul, Json};
 use rand::seq::IndexedRandom;
 use rand::Rng;
@@ -303,7 +303,7 @@ pub fn run(fuzz: Fuzz) {
     let cluster = fuzz_cluster("fuzz-overviews");
     let mut failures = Failures::new(&fuzz);
     let mut session = Session::open(&cluster);
-    let started = cluster.postmaster_start_time();
+    let postmaster_started = cluster.postmaster_start_time();
     for k in 0..COURSES {
         let overview = json!({"display_name": "Base", "start": "2030-01-01T00:00:00Z"}).to_string();
         session.client.execute("SELECT coursenav.publish_course($1, 'base', $2::text::jsonb)", &[&course_id(k), &overview]).unwrap();
@@ -316,7 +316,7 @@ pub fn run(fuzz: Fuzz) {
                     eligible_for_financial_aid = false, content_language = 'fr', catalog_synced_at = now()",
         )
         .unwrap();
-    let mut in_transaction = 0;
+    let mut batch = Batch::default();
     for number in 0..fuzz.cases {
         let mut rng = fuzz.rng(number);
         let course = course_id(rng.random_range(0..COURSES));
@@ -331,31 +331,22 @@ pub fn run(fuzz: Fuzz) {
         }
         let text = doc.text();
         let info = CaseInfo::new(number, name, format!("publish_course({course}) with {}", recipe.join("; ")), &text);
-        if in_transaction == 0 {
-            session.client.batch_execute("BEGIN").unwrap();
-        }
-        in_transaction += 1;
         let started = std::time::Instant::now();
-        let outcome = run_case(&mut session, &mut failures, &info, &course, &format!("o{number}"), &text);
+        let outcome = batch
+            .enter(&mut session)
+            .and_then(|()| run_case(&mut session, &mut failures, &info, &course, &format!("o{number}"), &text))
+            .and_then(|()| batch.settle(&mut session));
         failures.timed(&info, started.elapsed());
         match outcome {
-            Ok(()) => {
-                session.note_peak("overviews", &info);
-                if in_transaction >= BATCH {
-                    session.client.batch_execute("COMMIT").unwrap();
-                    in_transaction = 0;
-                }
-            }
+            Ok(()) => session.note_peak("overviews", &info),
             Err(Died) => {
+                batch.lost();
                 session.reopen();
-                in_transaction = 0;
             }
         }
     }
-    if in_transaction > 0 {
-        session.client.batch_execute("COMMIT").unwrap();
-    }
-    check_cluster(&mut failures, &cluster, &started);
+    batch.commit(&mut session).unwrap_or_else(|_| panic!("the last batch cannot be committed"));
+    check_cluster(&mut failures, &cluster, &postmaster_started);
     let (accepted, refused) = (failures.count("accepted"), failures.count("refused"));
     assert!(accepted > 0 && refused > 0, "the fuzzer must see both outcomes: {accepted} accepted, {refused} refused");
     failures.finish();

@@ -45,13 +45,15 @@ struct Reference {
 
 /// The query: one row per stored block (a chunk without blocks gives one
 /// row with no key), each field's jsonb type and, when it has the type
-/// navigation wants, its value.
+/// navigation wants, its value. What belongs to a chunk is computed once per
+/// chunk (OFFSET 0 keeps the planner from pulling it up into every block's
+/// row, which would inflate the whole chunk again for each block).
 fn chunk_query() -> String {
     let mut columns = vec![
         "c.chunk_no".to_string(),
-        "jsonb_typeof(c.d -> 'root')".into(),
-        "CASE WHEN jsonb_typeof(c.d -> 'root') = 'string' THEN c.d ->> 'root' END".into(),
-        "jsonb_typeof(c.d -> 'blocks')".into(),
+        "c.root_type".into(),
+        "c.root".into(),
+        "c.blocks_type".into(),
         "b.key".into(),
         "jsonb_typeof(b.value)".into(),
     ];
@@ -70,9 +72,12 @@ fn chunk_query() -> String {
     columns.push(format!("ARRAY(SELECT CASE WHEN jsonb_typeof(e.v) = 'string' THEN e.v #>> '{{}}' END FROM {elements} ORDER BY e.n)"));
     format!(
         "SELECT {}
-           FROM (SELECT chunk_no, document AS d FROM coursenav.block_chunks WHERE course_id = $1 AND rebuild_id = $2) c
-           LEFT JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(c.d -> 'blocks') = 'object' THEN c.d -> 'blocks' ELSE '{{}}' END) b
-                  ON true
+           FROM (SELECT chunk_no, document AS d, jsonb_typeof(document -> 'root') AS root_type,
+                        CASE WHEN jsonb_typeof(document -> 'root') = 'string' THEN document ->> 'root' END AS root,
+                        jsonb_typeof(document -> 'blocks') AS blocks_type
+                   FROM coursenav.block_chunks WHERE course_id = $1 AND rebuild_id = $2
+                 OFFSET 0) c
+           LEFT JOIN LATERAL jsonb_each(CASE WHEN c.blocks_type = 'object' THEN c.d -> 'blocks' ELSE '{{}}' END) b ON true
           ORDER BY c.chunk_no, b.key",
         columns.join(",\n                  ")
     )
