@@ -38,8 +38,16 @@ mod tests {
         Spi::get_one::<String>(&format!("SELECT coursenav.block_structure_version({})::text", quote(COURSE))).unwrap()
     }
 
+    /// A rebuild of a version of its own: the #[pg_test]s run at once, each in
+    /// a transaction that is never committed, and two publishing one version
+    /// of one course would wait on each other's publish log row (and could
+    /// deadlock with the course's version row).
     fn rebuild_statement(document: &str) -> String {
-        format!("SELECT coursenav.rebuild({}, 'v-bad', {}::jsonb)", quote(COURSE), quote(document))
+        format!(
+            "SELECT coursenav.rebuild({}, 'v-bad-' || gen_random_uuid(), {}::jsonb)",
+            quote(COURSE),
+            quote(document)
+        )
     }
 
     #[pg_test]
