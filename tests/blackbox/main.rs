@@ -11,4 +11,5 @@ mod foundation;
 mod olx;
 mod limits;
 mod production;
+mod readme;
 mod upgrade;
