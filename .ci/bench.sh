@@ -48,6 +48,7 @@ if [ "$MODE" = full ]; then
     READ_ROUNDS=2 READ_SECONDS=5 WRITES_SECONDS=20 WRITES_SIZE=3539
     CATALOG_SMALL=3200 CATALOG_LARGE=100000 CATALOG_RUNS=3
     DEMO_CLIENTS=(1 2 8) DEMO_REBUILD_RUNS=9
+    STANDBY_BUMPS=200 STANDBY_CLIENTS=(1 8)
     [ -n "$INSTALL" ] || INSTALL=yes
 else
     READ_SIZES=(300 2000)
@@ -59,11 +60,14 @@ else
     READ_ROUNDS=1 READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
     CATALOG_SMALL=300 CATALOG_LARGE=2000 CATALOG_RUNS=3
     DEMO_CLIENTS=(1 8) DEMO_REBUILD_RUNS=5
+    STANDBY_BUMPS=20 STANDBY_CLIENTS=(8)
     [ -n "$INSTALL" ] || INSTALL=no
 fi
 
 PORT="${BENCH_PORT:-54330}"
 CLUSTER="/tmp/coursenav-bench-$PORT"
+STANDBY_PORT=$((PORT + 1))
+STANDBY="/tmp/coursenav-bench-$STANDBY_PORT"
 WORK="$(mktemp -d /tmp/coursenav-bench-work.XXXXXX)"
 PSQL=(psql -X -q -h "$CLUSTER" -p "$PORT" -U postgres -d postgres)
 CATALOG_PAGE_SIZE=100
@@ -77,6 +81,7 @@ say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
 
 cleanup() {
     stop_catalog
+    stop_cluster "$STANDBY"
     stop_cluster "$CLUSTER"
     rm -rf "$WORK"
 }
@@ -99,8 +104,9 @@ start() {
     stop_cluster "$CLUSTER"
     # jit off: JIT compiling would only slow the peers' aggregate queries.
     # Large WAL: no checkpoint in the middle of a timed rebuild.
+    # track_commit_timestamp: the standby step times each bump from its commit.
     start_cluster "$CLUSTER" "$PORT" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
-        "checkpoint_timeout = '30min'" "jit = off"
+        "checkpoint_timeout = '30min'" "jit = off" "track_commit_timestamp = on"
     sql -c "CREATE EXTENSION coursenav" -f "$BENCH/generate_course.sql" -f "$BENCH/peers.sql" \
         -f "$BENCH/report.sql" >/dev/null
 }
@@ -374,6 +380,53 @@ EOF
     reads_of demo "$DEMO_COURSE" "$size" "${DEMO_CLIENTS[@]}"
 }
 
+# Reads past one machine. A hot standby streams from the benchmark's
+# cluster; a poller on it records when it first serves each new version of
+# a small course while the primary bumps it STANDBY_BUMPS times, and
+# pgbench reads the smallest read size's course on both nodes.
+standby() {
+    local course="course-v1:BenchSmall+S1+2025" size="${READ_SIZES[0]}" poller i clients node host port tps
+    say "starting a hot standby on port $STANDBY_PORT (pg_basebackup)"
+    stop_cluster "$STANDBY"
+    mkdir -p "$STANDBY"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres "$STANDBY"; fi
+    as_cluster_owner pg_basebackup -h "$CLUSTER" -p "$PORT" -U postgres -D "$STANDBY/data" -R -X stream -c fast
+    {
+        echo "port = $STANDBY_PORT"
+        echo "unix_socket_directories = '$STANDBY'"
+        echo "listen_addresses = ''"
+        echo "hot_standby = on"
+        echo "hot_standby_feedback = on"
+    } | as_cluster_owner tee -a "$STANDBY/data/postgresql.conf" >/dev/null
+    as_cluster_owner pg_ctl -D "$STANDBY/data" -l "$STANDBY/server.log" -w start >/dev/null
+
+    say "bumping $course $STANDBY_BUMPS times, watched from the standby"
+    # The poller: a fresh snapshot per look; it reports each version the
+    # first time it sees it, with the time, until it has seen every bump.
+    psql -X -q -h "$STANDBY" -p "$STANDBY_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+        -v course="$course" -v bumps="$STANDBY_BUMPS" -f "$BENCH/standby_poller.sql" 2>"$WORK/standby-poll.err" &
+    poller=$!
+    sleep 1
+    for i in $(seq "$STANDBY_BUMPS"); do
+        printf "SELECT coursenav.rebuild(course_id, 'standby-%s', doc) FROM coursenav_bench.payloads WHERE course_id = '%s';\nSELECT pg_sleep(0.05);\n" \
+            "$i" "$course"
+    done | sql -At >/dev/null
+    wait "$poller" || { cat "$WORK/standby-poll.err" >&2; return 1; }
+    sed -n 's/^.*NOTICE:  seen //p' "$WORK/standby-poll.err" | sql -c "\\copy coursenav_bench.standby_seen FROM pstdin"
+
+    for clients in "${STANDBY_CLIENTS[@]}"; do
+        for node in primary standby; do
+            if [ "$node" = primary ]; then host="$CLUSTER" port="$PORT"; else host="$STANDBY" port="$STANDBY_PORT"; fi
+            say "reading $size blocks on the $node with $clients clients"
+            tps="$(pgbench -n -M prepared -h "$host" -p "$port" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
+                -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/coursenav.sql" postgres 2>&1 |
+                sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')"
+            [ -n "$tps" ] || { say "pgbench on the $node failed"; return 1; }
+            sql -c "INSERT INTO coursenav_bench.standby_reads VALUES ('$node', $clients, $tps)"
+        done
+    done
+}
+
 report() {
     local targets
     targets="$(IFS=,; echo "${READ_TARGET_SIZES[*]}")"
@@ -384,6 +437,9 @@ report() {
     sql -P footer=off -c "SELECT * FROM coursenav_bench.report('{$targets}', $REBUILD_SMALL, $REBUILD_LARGE,
                                                               $GROWTH_FROM, $MEMORY_SIZE, $WRITES_SIZE, $READERS,
                                                               $CATALOG_SMALL, $CATALOG_LARGE)"
+    echo
+    echo "Reads past one machine: a streaming hot standby on the same machine (latencies in ms)."
+    sql -P footer=off -c "SELECT * FROM coursenav_bench.standby_report('course-v1:BenchSmall+S1+2025', ${READ_SIZES[0]})"
 }
 
 main() {
@@ -400,6 +456,7 @@ main() {
     memory
     reads_under_writes
     catalog_syncs
+    standby
     report
     say "done in ${SECONDS}s"
 }

@@ -28,6 +28,19 @@ SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
 SELECT pg_catalog.pg_extension_config_dump(
     pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
 
+-- The lock that lets one sync run at a time: its one row, locked by a run
+-- for the run's transaction (FOR UPDATE SKIP LOCKED). No role but the
+-- owner holds any privilege on it, so no stranger can hold it and turn
+-- every run into `skipped`, as one could holding an advisory lock's key.
+-- (Like the other two catalog tables it has no course_id: it is not about a
+-- course.)
+CREATE TABLE coursenav.catalog_sync_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO coursenav.catalog_sync_lock DEFAULT VALUES;
+COMMENT ON TABLE coursenav.catalog_sync_lock IS
+    'One row, locked by the catalog sync run in progress; the owner''s alone.';
+
 -- The catalog's bearer token. Only the extension's owner reads or writes it
 -- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
 CREATE TABLE coursenav.catalog_credentials (
@@ -108,3 +121,37 @@ BEGIN
     END IF;
     RETURN cron.unschedule(coursenav.catalog_sync_job_name());
 END $$;
+
+-- The scheduled sync as a DBA needs to see it: the coursenav pg_cron job,
+-- the outcome of its last scheduled run as pg_cron recorded it (a run that
+-- never reached the database, such as pg_cron failing to connect, shows
+-- here and nowhere in catalog_sync_runs), next to the sync's own last run.
+-- No rows without pg_cron or without a schedule. pg_cron's tables are read
+-- only when pg_cron is installed, so this does not depend on it.
+CREATE FUNCTION coursenav.catalog_sync_schedule_status()
+RETURNS TABLE (jobid bigint, schedule text, active boolean, job_owner text,
+               last_run_status text, last_run_message text, last_run_started_at timestamptz,
+               last_run_finished_at timestamptz, last_sync_run_id bigint, last_sync_status text,
+               last_sync_started_at timestamptz, last_sync_error text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT j.jobid::bigint, j.schedule::text, j.active, j.username::text,
+                d.status::text, d.return_message::text, d.start_time::timestamptz, d.end_time::timestamptz,
+                r.run_id, r.status, r.started_at, r.error
+           FROM cron.job j
+           LEFT JOIN LATERAL (SELECT x.* FROM cron.job_run_details x WHERE x.jobid = j.jobid
+                               ORDER BY x.runid DESC LIMIT 1) d ON true
+           LEFT JOIN LATERAL (SELECT s.* FROM coursenav.catalog_sync_runs s
+                               ORDER BY s.run_id DESC LIMIT 1) r ON true
+          WHERE j.jobname OPERATOR(pg_catalog.=) $1'
+        USING coursenav.catalog_sync_job_name();
+END $$;
+
+CREATE VIEW coursenav.catalog_sync_schedule AS
+SELECT * FROM coursenav.catalog_sync_schedule_status();
+COMMENT ON VIEW coursenav.catalog_sync_schedule IS
+    'The catalog sync''s pg_cron job, its last scheduled run as pg_cron saw it, and the sync''s own last run.';

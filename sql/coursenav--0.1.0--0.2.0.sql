@@ -9,6 +9,12 @@
 -- * delete_course waits for a concurrent add_blocks of the course and
 --   deletes its chunk too, instead of leaving it behind with no rebuild.
 -- * Every API function says what it is for and who may call it.
+-- * The catalog sync locks a row no stranger can lock, instead of an
+--   advisory lock any role could hold to stop every run.
+-- * coursenav.catalog_sync_schedule shows the pg_cron job's last scheduled
+--   run (one that never reached the database too) beside the sync's own.
+-- * Nothing left hanging: rebuilds idle past coursenav.rebuild_timeout are
+--   failed by the next rebuild of their course and by fail_stale_rebuilds().
 
 DO $$
 BEGIN
@@ -99,6 +105,116 @@ BEGIN
     RETURN known;
 END $$;
 
+-- The lock that lets one sync run at a time: its one row, locked by a run
+-- for the run's transaction (FOR UPDATE SKIP LOCKED). No role but the
+-- owner holds any privilege on it, so no stranger can hold it and turn
+-- every run into `skipped`, as one could holding an advisory lock's key.
+-- (Like the other two catalog tables it has no course_id: it is not about a
+-- course.)
+CREATE TABLE coursenav.catalog_sync_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO coursenav.catalog_sync_lock DEFAULT VALUES;
+REVOKE ALL ON coursenav.catalog_sync_lock FROM PUBLIC;   -- as grants.sql leaves every table
+COMMENT ON TABLE coursenav.catalog_sync_lock IS
+    'One row, locked by the catalog sync run in progress; the owner''s alone.';
+
+
+CREATE FUNCTION coursenav.rebuild_timeout_seconds() RETURNS integer
+    STABLE PARALLEL SAFE STRICT SET search_path = pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'rebuild_timeout_seconds_wrapper';
+REVOKE ALL ON FUNCTION coursenav.rebuild_timeout_seconds() FROM PUBLIC;
+CREATE FUNCTION coursenav.fail_stale_rebuilds(course_id text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    timeout_s integer := coursenav.rebuild_timeout_seconds();
+    failed integer;
+BEGIN
+    IF timeout_s = 0 THEN
+        RETURN 0;
+    END IF;
+    WITH stale AS (
+        SELECT s.course_id, s.rebuild_id, last_added.at AS last_activity
+          FROM coursenav.block_structures s,
+               LATERAL (SELECT greatest(s.started_at, max(c.added_at)) AS at
+                          FROM coursenav.block_chunks c
+                         WHERE c.course_id = s.course_id AND c.rebuild_id = s.rebuild_id) last_added
+         WHERE s.status = 'building'
+           AND (fail_stale_rebuilds.course_id IS NULL OR s.course_id = fail_stale_rebuilds.course_id)
+           AND last_added.at < clock_timestamp() - make_interval(secs => timeout_s)
+           FOR UPDATE OF s SKIP LOCKED
+    ), chunks AS (
+        DELETE FROM coursenav.block_chunks c USING stale
+         WHERE c.course_id = stale.course_id AND c.rebuild_id = stale.rebuild_id
+    )
+    UPDATE coursenav.block_structures s
+       SET status = 'failed', completed_at = clock_timestamp(),
+           error = format('timed out: building with nothing added since %s, longer than coursenav.rebuild_timeout (%s s); failed by coursenav.fail_stale_rebuilds',
+                          stale.last_activity, timeout_s)
+      FROM stale
+     WHERE s.course_id = stale.course_id AND s.rebuild_id = stale.rebuild_id;
+    GET DIAGNOSTICS failed = ROW_COUNT;
+    IF failed > 0 THEN
+        RAISE LOG 'coursenav: failed % abandoned rebuild(s) building for longer than coursenav.rebuild_timeout (% s)',
+            failed, timeout_s;
+    END IF;
+    RETURN failed;
+END $$;
+REVOKE ALL ON FUNCTION coursenav.fail_stale_rebuilds(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION coursenav.fail_stale_rebuilds(text) TO coursenav_writer;
+CREATE OR REPLACE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    publish bigint;
+    new_id bigint;
+BEGIN
+    PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
+    PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
+    publish := coursenav.publish_course(course_id, course_version);
+    PERFORM coursenav.fail_stale_rebuilds(course_id);
+    INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
+    VALUES (begin_rebuild.course_id, begin_rebuild.course_version, publish)
+    RETURNING s.rebuild_id INTO new_id;
+    RETURN new_id;
+END $$;
+
+-- The scheduled sync as a DBA needs to see it: the coursenav pg_cron job,
+-- the outcome of its last scheduled run as pg_cron recorded it (a run that
+-- never reached the database, such as pg_cron failing to connect, shows
+-- here and nowhere in catalog_sync_runs), next to the sync's own last run.
+-- No rows without pg_cron or without a schedule. pg_cron's tables are read
+-- only when pg_cron is installed, so this does not depend on it.
+CREATE FUNCTION coursenav.catalog_sync_schedule_status()
+RETURNS TABLE (jobid bigint, schedule text, active boolean, job_owner text,
+               last_run_status text, last_run_message text, last_run_started_at timestamptz,
+               last_run_finished_at timestamptz, last_sync_run_id bigint, last_sync_status text,
+               last_sync_started_at timestamptz, last_sync_error text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT j.jobid::bigint, j.schedule::text, j.active, j.username::text,
+                d.status::text, d.return_message::text, d.start_time::timestamptz, d.end_time::timestamptz,
+                r.run_id, r.status, r.started_at, r.error
+           FROM cron.job j
+           LEFT JOIN LATERAL (SELECT x.* FROM cron.job_run_details x WHERE x.jobid = j.jobid
+                               ORDER BY x.runid DESC LIMIT 1) d ON true
+           LEFT JOIN LATERAL (SELECT s.* FROM coursenav.catalog_sync_runs s
+                               ORDER BY s.run_id DESC LIMIT 1) r ON true
+          WHERE j.jobname OPERATOR(pg_catalog.=) $1'
+        USING coursenav.catalog_sync_job_name();
+END $$;
+
+CREATE VIEW coursenav.catalog_sync_schedule AS
+SELECT * FROM coursenav.catalog_sync_schedule_status();
+COMMENT ON VIEW coursenav.catalog_sync_schedule IS
+    'The catalog sync''s pg_cron job, its last scheduled run as pg_cron saw it, and the sync''s own last run.';
+REVOKE ALL ON FUNCTION coursenav.catalog_sync_schedule_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION coursenav.catalog_sync_schedule_status() TO pg_monitor;
+GRANT SELECT ON coursenav.catalog_sync_schedule TO pg_monitor;
+
 -- The API documents itself: `\df+ coursenav.*` shows what each function is
 -- for and who may call it. Functions with no comment are internal.
 COMMENT ON FUNCTION coursenav.publish_course(text, text, jsonb) IS
@@ -115,6 +231,8 @@ COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
     'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
 COMMENT ON FUNCTION coursenav.delete_course(text) IS
     'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.fail_stale_rebuilds(text) IS
+    'Writer. Fails the rebuilds (of one course, or all) left building with nothing added for longer than coursenav.rebuild_timeout, and drops their chunks; returns how many. begin_rebuild does it for its course.';
 COMMENT ON FUNCTION coursenav.catalog_sync() IS
     'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
 COMMENT ON FUNCTION coursenav.navigation_tree(text) IS

@@ -271,8 +271,53 @@ BEGIN
     RETURN new_publish.publish_id;
 END $$;
 
+-- Fails the rebuilds left `building` by a collector that died: those with
+-- nothing added (no begin, no chunk) for longer than
+-- coursenav.rebuild_timeout, of one course or of all. Their chunks are
+-- deleted with them (a failed rebuild can never complete), so the DBA views
+-- stop showing them as running and their blocks stop taking room. A rebuild
+-- a live session is adding to or completing right now holds its row lock
+-- and is skipped, never waited for. Returns how many it failed.
+CREATE FUNCTION coursenav.fail_stale_rebuilds(course_id text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    timeout_s integer := coursenav.rebuild_timeout_seconds();
+    failed integer;
+BEGIN
+    IF timeout_s = 0 THEN
+        RETURN 0;
+    END IF;
+    WITH stale AS (
+        SELECT s.course_id, s.rebuild_id, last_added.at AS last_activity
+          FROM coursenav.block_structures s,
+               LATERAL (SELECT greatest(s.started_at, max(c.added_at)) AS at
+                          FROM coursenav.block_chunks c
+                         WHERE c.course_id = s.course_id AND c.rebuild_id = s.rebuild_id) last_added
+         WHERE s.status = 'building'
+           AND (fail_stale_rebuilds.course_id IS NULL OR s.course_id = fail_stale_rebuilds.course_id)
+           AND last_added.at < clock_timestamp() - make_interval(secs => timeout_s)
+           FOR UPDATE OF s SKIP LOCKED
+    ), chunks AS (
+        DELETE FROM coursenav.block_chunks c USING stale
+         WHERE c.course_id = stale.course_id AND c.rebuild_id = stale.rebuild_id
+    )
+    UPDATE coursenav.block_structures s
+       SET status = 'failed', completed_at = clock_timestamp(),
+           error = format('timed out: building with nothing added since %s, longer than coursenav.rebuild_timeout (%s s); failed by coursenav.fail_stale_rebuilds',
+                          stale.last_activity, timeout_s)
+      FROM stale
+     WHERE s.course_id = stale.course_id AND s.rebuild_id = stale.rebuild_id;
+    GET DIAGNOSTICS failed = ROW_COUNT;
+    IF failed > 0 THEN
+        RAISE LOG 'coursenav: failed % abandoned rebuild(s) building for longer than coursenav.rebuild_timeout (% s)',
+            failed, timeout_s;
+    END IF;
+    RETURN failed;
+END $$;
+
 -- Starts a rebuild of course_version and returns its id. A version that was
--- never published is recorded as published now.
+-- never published is recorded as published now. The course's abandoned
+-- rebuilds (see fail_stale_rebuilds) are failed first.
 CREATE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -282,6 +327,7 @@ BEGIN
     PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
     PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
     publish := coursenav.publish_course(course_id, course_version);
+    PERFORM coursenav.fail_stale_rebuilds(course_id);
     INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
     VALUES (begin_rebuild.course_id, begin_rebuild.course_version, publish)
     RETURNING s.rebuild_id INTO new_id;
@@ -467,123 +513,6 @@ CREATE TRIGGER bump_on_complete
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/lib.rs:14
--- requires:
---   lifecycle
-
--- The catalog sync: its runs, its token, and its pg_cron schedule. The
--- sync itself (HTTP, page parsing, one UPDATE per page) is run_catalog_sync
--- in Rust; catalog_sync() below returns the run's row.
-
--- One row per run of the catalog sync. The whole run is one transaction, so
--- a row is only ever seen finished: ok, partial (pages applied before a
--- failing page stay applied), failed (nothing applied) or skipped (another
--- run was going).
-CREATE TABLE coursenav.catalog_sync_runs (
-    run_id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    started_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
-    finished_at       timestamptz,
-    status            text        NOT NULL DEFAULT 'running'
-                      CHECK (status IN ('running', 'ok', 'partial', 'failed', 'skipped')),
-    catalog_url       text,
-    pages_fetched     integer     NOT NULL DEFAULT 0,
-    runs_seen         bigint      NOT NULL DEFAULT 0,
-    overviews_matched bigint      NOT NULL DEFAULT 0,
-    not_found         bigint      NOT NULL DEFAULT 0,
-    updated           bigint      NOT NULL DEFAULT 0,
-    urls_rejected     bigint      NOT NULL DEFAULT 0,
-    error             text
-);
-COMMENT ON TABLE coursenav.catalog_sync_runs IS
-    'One row per catalog sync run: status, counts and the error that stopped it. The token never appears here.';
--- The runs are history a DBA keeps: dumped with their ids (see schema.sql).
-SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
-SELECT pg_catalog.pg_extension_config_dump(
-    pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
-
--- The catalog's bearer token. Only the extension's owner reads or writes it
--- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
-CREATE TABLE coursenav.catalog_credentials (
-    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
-    token      text        NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-COMMENT ON TABLE coursenav.catalog_credentials IS
-    'The catalog API bearer token, readable by the extension owner only.';
--- Not dumped, on purpose: a backup file travels further and is kept longer
--- than the database, and a secret has no place in it. After a restore the
--- first sync records a `failed` run saying there is no token, until the
--- owner sets it again (or coursenav.catalog_token_file names a file).
-
--- Sets (or with NULL removes) the catalog's bearer token. The token is an
--- argument, not part of any message: nothing here echoes it.
-CREATE FUNCTION coursenav.set_catalog_token(token text)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF token IS NULL OR token = '' THEN
-        DELETE FROM coursenav.catalog_credentials;
-        RETURN;
-    END IF;
-    INSERT INTO coursenav.catalog_credentials AS c (token) VALUES (set_catalog_token.token)
-    ON CONFLICT (singleton) DO UPDATE SET token = excluded.token, updated_at = clock_timestamp();
-END $$;
-
--- Runs one catalog sync and returns its row. Catalog failures never raise:
--- they end the run as partial or failed with the error recorded (an ERROR
--- would roll the run row back with everything else). Query cancel and
--- statement_timeout do raise, between requests, and roll the run back.
-CREATE FUNCTION coursenav.catalog_sync()
-RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    new_run_id bigint := coursenav.run_catalog_sync();
-    finished coursenav.catalog_sync_runs;
-BEGIN
-    SELECT * INTO finished FROM coursenav.catalog_sync_runs r WHERE r.run_id = new_run_id;
-    RETURN finished;
-END $$;
-
--- The name of coursenav's pg_cron job, so a second schedule replaces the first.
-CREATE FUNCTION coursenav.catalog_sync_job_name()
-RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 'coursenav-catalog-sync' $$;
-
-CREATE FUNCTION coursenav.require_pg_cron()
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
-        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', pg_catalog.current_database()
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
-                      || 'and cron.database_name = ''' || current_database() || ''' in postgresql.conf, restart PostgreSQL, '
-                      || 'then run CREATE EXTENSION pg_cron; in this database.',
-                  DETAIL = 'schedule_catalog_sync registers the sync as a pg_cron job; without pg_cron run coursenav.catalog_sync() from any scheduler.';
-    END IF;
-END $$;
-
--- Registers the catalog sync with pg_cron (cron syntax, default every four
--- hours), replacing an earlier schedule. Returns the pg_cron job id.
-CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
-RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
-    PERFORM coursenav.require_pg_cron();
-    -- pg_cron updates a job of the same name instead of adding one.
-    RETURN cron.schedule(coursenav.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
-END $$;
-
--- Removes the pg_cron job; returns whether there was one.
-CREATE FUNCTION coursenav.unschedule_catalog_sync()
-RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM coursenav.require_pg_cron();
-    IF NOT EXISTS (SELECT 1 FROM cron.job j
-                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
-        RETURN false;
-    END IF;
-    RETURN cron.unschedule(coursenav.catalog_sync_job_name());
-END $$;
-/* </end connected objects> */
-
-/* <begin connected objects> */
 -- src/lib.rs:13
 -- requires:
 --   lifecycle
@@ -703,6 +632,170 @@ COMMENT ON VIEW coursenav.blocks IS
 /* </end connected objects> */
 
 /* <begin connected objects> */
+-- src/lib.rs:14
+-- requires:
+--   lifecycle
+
+-- The catalog sync: its runs, its token, and its pg_cron schedule. The
+-- sync itself (HTTP, page parsing, one UPDATE per page) is run_catalog_sync
+-- in Rust; catalog_sync() below returns the run's row.
+
+-- One row per run of the catalog sync. The whole run is one transaction, so
+-- a row is only ever seen finished: ok, partial (pages applied before a
+-- failing page stay applied), failed (nothing applied) or skipped (another
+-- run was going).
+CREATE TABLE coursenav.catalog_sync_runs (
+    run_id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at       timestamptz,
+    status            text        NOT NULL DEFAULT 'running'
+                      CHECK (status IN ('running', 'ok', 'partial', 'failed', 'skipped')),
+    catalog_url       text,
+    pages_fetched     integer     NOT NULL DEFAULT 0,
+    runs_seen         bigint      NOT NULL DEFAULT 0,
+    overviews_matched bigint      NOT NULL DEFAULT 0,
+    not_found         bigint      NOT NULL DEFAULT 0,
+    updated           bigint      NOT NULL DEFAULT 0,
+    urls_rejected     bigint      NOT NULL DEFAULT 0,
+    error             text
+);
+COMMENT ON TABLE coursenav.catalog_sync_runs IS
+    'One row per catalog sync run: status, counts and the error that stopped it. The token never appears here.';
+-- The runs are history a DBA keeps: dumped with their ids (see schema.sql).
+SELECT pg_catalog.pg_extension_config_dump('coursenav.catalog_sync_runs', '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence('coursenav.catalog_sync_runs', 'run_id')::regclass, '');
+
+-- The lock that lets one sync run at a time: its one row, locked by a run
+-- for the run's transaction (FOR UPDATE SKIP LOCKED). No role but the
+-- owner holds any privilege on it, so no stranger can hold it and turn
+-- every run into `skipped`, as one could holding an advisory lock's key.
+-- (Like the other two catalog tables it has no course_id: it is not about a
+-- course.)
+CREATE TABLE coursenav.catalog_sync_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO coursenav.catalog_sync_lock DEFAULT VALUES;
+COMMENT ON TABLE coursenav.catalog_sync_lock IS
+    'One row, locked by the catalog sync run in progress; the owner''s alone.';
+
+-- The catalog's bearer token. Only the extension's owner reads or writes it
+-- (superusers aside): no grant to PUBLIC or to monitoring roles, ever.
+CREATE TABLE coursenav.catalog_credentials (
+    singleton  boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+    token      text        NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE coursenav.catalog_credentials IS
+    'The catalog API bearer token, readable by the extension owner only.';
+-- Not dumped, on purpose: a backup file travels further and is kept longer
+-- than the database, and a secret has no place in it. After a restore the
+-- first sync records a `failed` run saying there is no token, until the
+-- owner sets it again (or coursenav.catalog_token_file names a file).
+
+-- Sets (or with NULL removes) the catalog's bearer token. The token is an
+-- argument, not part of any message: nothing here echoes it.
+CREATE FUNCTION coursenav.set_catalog_token(token text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF token IS NULL OR token = '' THEN
+        DELETE FROM coursenav.catalog_credentials;
+        RETURN;
+    END IF;
+    INSERT INTO coursenav.catalog_credentials AS c (token) VALUES (set_catalog_token.token)
+    ON CONFLICT (singleton) DO UPDATE SET token = excluded.token, updated_at = clock_timestamp();
+END $$;
+
+-- Runs one catalog sync and returns its row. Catalog failures never raise:
+-- they end the run as partial or failed with the error recorded (an ERROR
+-- would roll the run row back with everything else). Query cancel and
+-- statement_timeout do raise, between requests, and roll the run back.
+CREATE FUNCTION coursenav.catalog_sync()
+RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_run_id bigint := coursenav.run_catalog_sync();
+    finished coursenav.catalog_sync_runs;
+BEGIN
+    SELECT * INTO finished FROM coursenav.catalog_sync_runs r WHERE r.run_id = new_run_id;
+    RETURN finished;
+END $$;
+
+-- The name of coursenav's pg_cron job, so a second schedule replaces the first.
+CREATE FUNCTION coursenav.catalog_sync_job_name()
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 'coursenav-catalog-sync' $$;
+
+CREATE FUNCTION coursenav.require_pg_cron()
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'coursenav: pg_cron is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
+                      || 'and cron.database_name = ''' || current_database() || ''' in postgresql.conf, restart PostgreSQL, '
+                      || 'then run CREATE EXTENSION pg_cron; in this database.',
+                  DETAIL = 'schedule_catalog_sync registers the sync as a pg_cron job; without pg_cron run coursenav.catalog_sync() from any scheduler.';
+    END IF;
+END $$;
+
+-- Registers the catalog sync with pg_cron (cron syntax, default every four
+-- hours), replacing an earlier schedule. Returns the pg_cron job id.
+CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
+    PERFORM coursenav.require_pg_cron();
+    -- pg_cron updates a job of the same name instead of adding one.
+    RETURN cron.schedule(coursenav.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
+END $$;
+
+-- Removes the pg_cron job; returns whether there was one.
+CREATE FUNCTION coursenav.unschedule_catalog_sync()
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM coursenav.require_pg_cron();
+    IF NOT EXISTS (SELECT 1 FROM cron.job j
+                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
+        RETURN false;
+    END IF;
+    RETURN cron.unschedule(coursenav.catalog_sync_job_name());
+END $$;
+
+-- The scheduled sync as a DBA needs to see it: the coursenav pg_cron job,
+-- the outcome of its last scheduled run as pg_cron recorded it (a run that
+-- never reached the database, such as pg_cron failing to connect, shows
+-- here and nowhere in catalog_sync_runs), next to the sync's own last run.
+-- No rows without pg_cron or without a schedule. pg_cron's tables are read
+-- only when pg_cron is installed, so this does not depend on it.
+CREATE FUNCTION coursenav.catalog_sync_schedule_status()
+RETURNS TABLE (jobid bigint, schedule text, active boolean, job_owner text,
+               last_run_status text, last_run_message text, last_run_started_at timestamptz,
+               last_run_finished_at timestamptz, last_sync_run_id bigint, last_sync_status text,
+               last_sync_started_at timestamptz, last_sync_error text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT j.jobid::bigint, j.schedule::text, j.active, j.username::text,
+                d.status::text, d.return_message::text, d.start_time::timestamptz, d.end_time::timestamptz,
+                r.run_id, r.status, r.started_at, r.error
+           FROM cron.job j
+           LEFT JOIN LATERAL (SELECT x.* FROM cron.job_run_details x WHERE x.jobid = j.jobid
+                               ORDER BY x.runid DESC LIMIT 1) d ON true
+           LEFT JOIN LATERAL (SELECT s.* FROM coursenav.catalog_sync_runs s
+                               ORDER BY s.run_id DESC LIMIT 1) r ON true
+          WHERE j.jobname OPERATOR(pg_catalog.=) $1'
+        USING coursenav.catalog_sync_job_name();
+END $$;
+
+CREATE VIEW coursenav.catalog_sync_schedule AS
+SELECT * FROM coursenav.catalog_sync_schedule_status();
+COMMENT ON VIEW coursenav.catalog_sync_schedule IS
+    'The catalog sync''s pg_cron job, its last scheduled run as pg_cron saw it, and the sync''s own last run.';
+/* </end connected objects> */
+
+/* <begin connected objects> */
 -- src/pg/add_blocks.rs:130
 -- coursenav::pg::add_blocks::add_blocks
 CREATE  FUNCTION "add_blocks"(
@@ -756,7 +849,17 @@ AS 'MODULE_PATHNAME', 'course_about_url_wrapper';
 /* </end connected objects> */
 
 /* <begin connected objects> */
--- src/pg/catalog_sync.rs:197
+-- src/pg/settings.rs:79
+-- coursenav::pg::settings::rebuild_timeout_seconds
+CREATE  FUNCTION "rebuild_timeout_seconds"() RETURNS INT /* i32 */
+STRICT STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'rebuild_timeout_seconds_wrapper';
+/* </end connected objects> */
+
+/* <begin connected objects> */
+-- src/pg/catalog_sync.rs:210
 -- coursenav::pg::catalog_sync::run_catalog_sync
 CREATE  FUNCTION "run_catalog_sync"() RETURNS bigint /* i64 */
 STRICT VOLATILE PARALLEL UNSAFE
@@ -824,7 +927,8 @@ GRANT EXECUTE ON FUNCTION
     coursenav.fail_rebuild(bigint, text),
     coursenav.rebuild(text, text, jsonb),
     coursenav.delete_course(text),
-    coursenav.catalog_sync()
+    coursenav.catalog_sync(),
+    coursenav.fail_stale_rebuilds(text)
 TO coursenav_writer;
 
 GRANT EXECUTE ON FUNCTION
@@ -843,8 +947,11 @@ GRANT SELECT ON
     coursenav.version_history,
     coursenav.course_status,
     coursenav.structure_versions,
-    coursenav.catalog_sync_runs
+    coursenav.catalog_sync_runs,
+    coursenav.catalog_sync_schedule
 TO pg_monitor;
+-- The view's function reads pg_cron's tables as the owner.
+GRANT EXECUTE ON FUNCTION coursenav.catalog_sync_schedule_status() TO pg_monitor;
 
 -- The API documents itself: `\df+ coursenav.*` shows what each function is
 -- for and who may call it. Functions with no comment are internal.
@@ -862,6 +969,8 @@ COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
     'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
 COMMENT ON FUNCTION coursenav.delete_course(text) IS
     'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.fail_stale_rebuilds(text) IS
+    'Writer. Fails the rebuilds (of one course, or all) left building with nothing added for longer than coursenav.rebuild_timeout, and drops their chunks; returns how many. begin_rebuild does it for its course.';
 COMMENT ON FUNCTION coursenav.catalog_sync() IS
     'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
 COMMENT ON FUNCTION coursenav.navigation_tree(text) IS

@@ -41,7 +41,8 @@ GRANT EXECUTE ON FUNCTION
     coursenav.fail_rebuild(bigint, text),
     coursenav.rebuild(text, text, jsonb),
     coursenav.delete_course(text),
-    coursenav.catalog_sync()
+    coursenav.catalog_sync(),
+    coursenav.fail_stale_rebuilds(text)
 TO coursenav_writer;
 
 GRANT EXECUTE ON FUNCTION
@@ -60,8 +61,11 @@ GRANT SELECT ON
     coursenav.version_history,
     coursenav.course_status,
     coursenav.structure_versions,
-    coursenav.catalog_sync_runs
+    coursenav.catalog_sync_runs,
+    coursenav.catalog_sync_schedule
 TO pg_monitor;
+-- The view's function reads pg_cron's tables as the owner.
+GRANT EXECUTE ON FUNCTION coursenav.catalog_sync_schedule_status() TO pg_monitor;
 
 -- The API documents itself: `\df+ coursenav.*` shows what each function is
 -- for and who may call it. Functions with no comment are internal.
@@ -79,6 +83,8 @@ COMMENT ON FUNCTION coursenav.rebuild(text, text, jsonb) IS
     'Writer. begin_rebuild, add_blocks and complete_rebuild in one call; returns the new block_structure_version.';
 COMMENT ON FUNCTION coursenav.delete_course(text) IS
     'Writer. Deletes everything coursenav holds about a course and notifies listeners; returns whether the course was known.';
+COMMENT ON FUNCTION coursenav.fail_stale_rebuilds(text) IS
+    'Writer. Fails the rebuilds (of one course, or all) left building with nothing added for longer than coursenav.rebuild_timeout, and drops their chunks; returns how many. begin_rebuild does it for its course.';
 COMMENT ON FUNCTION coursenav.catalog_sync() IS
     'Writer. Runs one catalog sync (marketing URL, financial aid, language) and returns its run row; failures are recorded, not raised.';
 COMMENT ON FUNCTION coursenav.navigation_tree(text) IS

@@ -84,8 +84,53 @@ BEGIN
     RETURN new_publish.publish_id;
 END $$;
 
+-- Fails the rebuilds left `building` by a collector that died: those with
+-- nothing added (no begin, no chunk) for longer than
+-- coursenav.rebuild_timeout, of one course or of all. Their chunks are
+-- deleted with them (a failed rebuild can never complete), so the DBA views
+-- stop showing them as running and their blocks stop taking room. A rebuild
+-- a live session is adding to or completing right now holds its row lock
+-- and is skipped, never waited for. Returns how many it failed.
+CREATE FUNCTION coursenav.fail_stale_rebuilds(course_id text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    timeout_s integer := coursenav.rebuild_timeout_seconds();
+    failed integer;
+BEGIN
+    IF timeout_s = 0 THEN
+        RETURN 0;
+    END IF;
+    WITH stale AS (
+        SELECT s.course_id, s.rebuild_id, last_added.at AS last_activity
+          FROM coursenav.block_structures s,
+               LATERAL (SELECT greatest(s.started_at, max(c.added_at)) AS at
+                          FROM coursenav.block_chunks c
+                         WHERE c.course_id = s.course_id AND c.rebuild_id = s.rebuild_id) last_added
+         WHERE s.status = 'building'
+           AND (fail_stale_rebuilds.course_id IS NULL OR s.course_id = fail_stale_rebuilds.course_id)
+           AND last_added.at < clock_timestamp() - make_interval(secs => timeout_s)
+           FOR UPDATE OF s SKIP LOCKED
+    ), chunks AS (
+        DELETE FROM coursenav.block_chunks c USING stale
+         WHERE c.course_id = stale.course_id AND c.rebuild_id = stale.rebuild_id
+    )
+    UPDATE coursenav.block_structures s
+       SET status = 'failed', completed_at = clock_timestamp(),
+           error = format('timed out: building with nothing added since %s, longer than coursenav.rebuild_timeout (%s s); failed by coursenav.fail_stale_rebuilds',
+                          stale.last_activity, timeout_s)
+      FROM stale
+     WHERE s.course_id = stale.course_id AND s.rebuild_id = stale.rebuild_id;
+    GET DIAGNOSTICS failed = ROW_COUNT;
+    IF failed > 0 THEN
+        RAISE LOG 'coursenav: failed % abandoned rebuild(s) building for longer than coursenav.rebuild_timeout (% s)',
+            failed, timeout_s;
+    END IF;
+    RETURN failed;
+END $$;
+
 -- Starts a rebuild of course_version and returns its id. A version that was
--- never published is recorded as published now.
+-- never published is recorded as published now. The course's abandoned
+-- rebuilds (see fail_stale_rebuilds) are failed first.
 CREATE FUNCTION coursenav.begin_rebuild(course_id text, course_version text)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -95,6 +140,7 @@ BEGIN
     PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
     PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
     publish := coursenav.publish_course(course_id, course_version);
+    PERFORM coursenav.fail_stale_rebuilds(course_id);
     INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
     VALUES (begin_rebuild.course_id, begin_rebuild.course_version, publish)
     RETURNING s.rebuild_id INTO new_id;

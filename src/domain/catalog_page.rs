@@ -63,14 +63,34 @@ pub fn max_page_bytes(page_size: u32) -> u64 {
     1024 * 1024 + u64::from(page_size) * 64 * 1024
 }
 
+/// The longest marketing URL taken, in bytes: browsers and CDNs cut URLs
+/// near 2,000 characters, and an about-page link has no business being
+/// longer (Open edX stores it in a 255-character field).
+pub const MAX_MARKETING_URL_BYTES: usize = 2048;
+
 /// The URL as it will be stored, if it is an absolute http(s) URL with a
-/// host; anything else (`javascript:`, `data:`, relative paths, garbage)
-/// must never become a link on an about page.
+/// host, no user or password, and at most `MAX_MARKETING_URL_BYTES` long;
+/// anything else (`javascript:`, `data:`, relative paths, `user:pass@`,
+/// megabytes of garbage) must never become a link on an about page.
 pub fn accept_marketing_url(text: &str) -> Option<String> {
+    if text.len() > MAX_MARKETING_URL_BYTES || text.contains('\0') {
+        return None;
+    }
     let url = Url::parse(text).ok()?;
     let web = matches!(url.scheme(), "http" | "https");
     let has_host = url.host_str().is_some_and(|h| !h.is_empty());
-    (web && has_host).then(|| url.to_string())
+    let no_credentials = url.username().is_empty() && url.password().is_none();
+    let url = url.to_string();
+    (web && has_host && no_credentials && url.len() <= MAX_MARKETING_URL_BYTES).then_some(url)
+}
+
+/// PostgreSQL's text cannot hold a NUL character: a string that has one is
+/// refused by name instead of being cut short or failing the whole run.
+fn no_nul<'a>(key: &str, field: &str, text: &'a str) -> Result<&'a str, PageError> {
+    match text.contains('\0') {
+        false => Ok(text),
+        true => err(format!("course run \"{}\": \"{field}\" holds a NUL character", key.replace('\0', "\\u0000"))),
+    }
 }
 
 /// Parses one page fetched with `page_size`.
@@ -123,7 +143,7 @@ fn parse_run(index: usize, result: &Value) -> Result<(CatalogRun, bool), PageErr
         return err(format!("result {index} of the page is not an object"));
     };
     let key = match fields.get("key") {
-        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+        Some(Value::String(k)) if !k.is_empty() => no_nul(k, "key", k)?.to_string(),
         _ => return err(format!("result {index} of the page has no \"key\"")),
     };
     let (marketing_url, rejected) = match fields.get("marketing_url") {
@@ -156,7 +176,7 @@ fn language(key: &str, fields: &Map<String, Value>) -> Result<Update<String>, Pa
     match fields.get("content_language") {
         None => Ok(Update::Keep),
         Some(Value::Null) => Ok(Update::Set(None)),
-        Some(Value::String(s)) => Ok(Update::Set(Some(s.clone()))),
+        Some(Value::String(s)) => Ok(Update::Set(Some(no_nul(key, "content_language", s)?.to_string()))),
         Some(other) => err(format!("course run \"{key}\": \"content_language\" must be a string or null, not {other}")),
     }
 }
@@ -214,6 +234,29 @@ mod tests {
         assert_eq!(accept_marketing_url("http://Example.ORG").as_deref(), Some("http://example.org/"));
         for bad in ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "ftp://x/y", "/course/x", "www.example.org", "garbage", "", "https://"] {
             assert_eq!(accept_marketing_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn marketing_urls_with_credentials_or_past_the_length_limit_are_rejected() {
+        assert_eq!(accept_marketing_url("https://user:pass@www.example.org/c"), None);
+        assert_eq!(accept_marketing_url("https://user@www.example.org/c"), None);
+        assert_eq!(accept_marketing_url("https://www.example.org/c\0x"), None);
+        let longest = format!("https://www.example.org/{}", "c".repeat(MAX_MARKETING_URL_BYTES - 24));
+        assert_eq!(longest.len(), MAX_MARKETING_URL_BYTES);
+        assert_eq!(accept_marketing_url(&longest).as_deref(), Some(longest.as_str()));
+        assert_eq!(accept_marketing_url(&format!("{longest}c")), None);
+        assert_eq!(accept_marketing_url(&"x".repeat(2 * 1024 * 1024)), None);
+    }
+
+    #[test]
+    fn a_nul_in_a_key_or_language_refuses_the_page_naming_the_run() {
+        for (result, needle) in [
+            (json!({"key": "course-v1:A+B+C", "content_language": "en\0"}), "\"content_language\" holds a NUL"),
+            (json!({"key": "course-v1:A+B\0+C"}), "\"key\" holds a NUL"),
+        ] {
+            let e = page(json!({"next": null, "results": [result]})).unwrap_err();
+            assert!(e.0.contains(needle) && e.0.contains("course run \"course-v1:A+B"), "{e}");
         }
     }
 

@@ -79,6 +79,16 @@ fn identity(url: &Url) -> String {
     key.to_string()
 }
 
+/// What one run may read, whatever the catalog says: the operator's
+/// bounds (`coursenav.catalog_max_pages`, `coursenav.catalog_max_bytes`,
+/// superuser settings), which no catalog can lift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub max_pages: u64,
+    /// Bytes of page bodies read and held until they are applied.
+    pub max_bytes: u64,
+}
+
 pub struct Walk {
     first: Url,
     visited: HashSet<String>,
@@ -86,15 +96,22 @@ pub struct Walk {
     /// Pages the catalog's own count allows, once the first page gave it:
     /// a catalog that keeps inventing pages is cut off.
     most_pages: Option<u64>,
+    budget: Budget,
+    bytes_read: u64,
 }
 
 impl Walk {
     /// Starts at `{catalog_api_url}/api/v1/course_runs/?page_size=N&exclude_utm=1`.
-    pub fn new(catalog_api_url: &str, page_size: u32) -> Result<Walk, String> {
+    /// The URL may be given as Open edX's `COURSE_CATALOG_API_URL` writes
+    /// it, ending in `/api/v1` (with or without a slash): that suffix is not
+    /// added twice.
+    pub fn new(catalog_api_url: &str, page_size: u32, budget: Budget) -> Result<Walk, String> {
         if catalog_api_url.trim().is_empty() {
             return Err("coursenav.catalog_api_url is not set".into());
         }
-        let base = Url::parse(catalog_api_url.trim_end_matches('/'))
+        let trimmed = catalog_api_url.trim().trim_end_matches('/');
+        let root = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
+        let base = Url::parse(root)
             .map_err(|e| format!("coursenav.catalog_api_url is not a URL ({e})"))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err("coursenav.catalog_api_url must be an http or https URL".into());
@@ -105,7 +122,7 @@ impl Walk {
             .query_pairs_mut()
             .append_pair("page_size", &page_size.to_string())
             .append_pair("exclude_utm", "1");
-        Ok(Walk { first, visited: HashSet::new(), page_size, most_pages: None })
+        Ok(Walk { first, visited: HashSet::new(), page_size, most_pages: None, budget, bytes_read: 0 })
     }
 
     pub fn first(&self) -> &Url {
@@ -122,8 +139,27 @@ impl Walk {
         self.visited.insert(identity(url));
     }
 
+    /// Counts a page body of `bytes` read, before it is parsed and held;
+    /// past the run's budget the walk ends and the page is not used.
+    pub fn take(&mut self, bytes: u64) -> Result<(), String> {
+        self.bytes_read = self.bytes_read.saturating_add(bytes);
+        if self.bytes_read > self.budget.max_bytes {
+            return Err(format!(
+                "the pages read hold {} bytes, more than coursenav.catalog_max_bytes ({} bytes)",
+                self.bytes_read, self.budget.max_bytes
+            ));
+        }
+        Ok(())
+    }
+
     /// The page to read after the one at `current`, whose `next` was `next`.
     pub fn follow(&self, current: &Url, next: &str) -> Result<Url, String> {
+        if self.visited.len() as u64 >= self.budget.max_pages {
+            return Err(format!(
+                "the catalog has more than coursenav.catalog_max_pages ({}) pages",
+                self.budget.max_pages
+            ));
+        }
         let url = current.join(next).map_err(|e| format!("the next link {next:?} is not a URL ({e})"))?;
         if url.origin() != self.first.origin() {
             return Err(format!(
@@ -150,25 +186,61 @@ impl Walk {
 mod tests {
     use super::*;
 
+    const ROOMY: Budget = Budget { max_pages: 1_000, max_bytes: 1 << 30 };
+
+    #[test]
+    fn the_catalog_url_may_end_in_api_v1_as_open_edx_writes_it() {
+        let expected = "https://discovery.example/api/v1/course_runs/?page_size=100&exclude_utm=1";
+        for given in [
+            "https://discovery.example",
+            "https://discovery.example/",
+            "https://discovery.example/api/v1",
+            "https://discovery.example/api/v1/",
+            " https://discovery.example/api/v1/ ",
+        ] {
+            assert_eq!(Walk::new(given, 100, ROOMY).unwrap().first().as_str(), expected, "{given}");
+        }
+        let prefixed = Walk::new("http://127.0.0.1:8381/catalog/api/v1", 5, ROOMY).unwrap();
+        assert_eq!(prefixed.first().as_str(), "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1");
+    }
+
+    #[test]
+    fn no_catalog_can_lift_the_runs_page_and_byte_budget() {
+        let budget = Budget { max_pages: 3, max_bytes: 1000 };
+        let mut walk = Walk::new("https://discovery.example", 10, budget).unwrap();
+        let mut current = walk.first().clone();
+        // A catalog that claims a count far beyond the budget, and never ends.
+        walk.read(&current, Some(1_000_000));
+        for page in 2..=3 {
+            current = walk.follow(&current, &format!("?page={page}")).unwrap();
+            walk.read(&current, Some(1_000_000));
+        }
+        let e = walk.follow(&current, "?page=4").unwrap_err();
+        assert!(e.contains("more than coursenav.catalog_max_pages (3)"), "{e}");
+        assert!(walk.take(600).is_ok());
+        let e = walk.take(600).unwrap_err();
+        assert!(e.contains("1200 bytes, more than coursenav.catalog_max_bytes (1000 bytes)"), "{e}");
+    }
+
     #[test]
     fn starts_at_the_course_runs_endpoint_with_page_size_and_exclude_utm() {
-        let walk = Walk::new("https://discovery.example/", 100).unwrap();
+        let walk = Walk::new("https://discovery.example/", 100, ROOMY).unwrap();
         assert_eq!(walk.first().as_str(), "https://discovery.example/api/v1/course_runs/?page_size=100&exclude_utm=1");
-        let walk = Walk::new("http://127.0.0.1:8381/catalog", 5).unwrap();
+        let walk = Walk::new("http://127.0.0.1:8381/catalog", 5, ROOMY).unwrap();
         assert_eq!(walk.first().as_str(), "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1");
     }
 
     #[test]
     fn refuses_a_missing_or_odd_catalog_url() {
         for (bad, needle) in [("", "not set"), ("not a url", "not a URL"), ("ftp://x/", "http or https"), ("file:///etc", "http or https")] {
-            let e = Walk::new(bad, 100).err().unwrap();
+            let e = Walk::new(bad, 100, ROOMY).err().unwrap();
             assert!(e.contains(needle), "{bad}: {e}");
         }
     }
 
     #[test]
     fn follows_next_links_on_the_same_origin_only() {
-        let mut walk = Walk::new("https://discovery.example", 2).unwrap();
+        let mut walk = Walk::new("https://discovery.example", 2, ROOMY).unwrap();
         let first = walk.first().clone();
         walk.read(&first, Some(6));
         let second = walk.follow(&first, "https://discovery.example/api/v1/course_runs/?page=2&page_size=2").unwrap();
@@ -182,7 +254,7 @@ mod tests {
 
     #[test]
     fn a_link_back_to_a_page_already_read_ends_the_walk() {
-        let mut walk = Walk::new("https://discovery.example", 2).unwrap();
+        let mut walk = Walk::new("https://discovery.example", 2, ROOMY).unwrap();
         let first = walk.first().clone();
         walk.read(&first, None);
         let second = walk.follow(&first, "/api/v1/course_runs/?page=2").unwrap();
@@ -195,7 +267,7 @@ mod tests {
 
     #[test]
     fn the_first_pages_count_bounds_the_walk() {
-        let mut walk = Walk::new("https://discovery.example", 10).unwrap();
+        let mut walk = Walk::new("https://discovery.example", 10, ROOMY).unwrap();
         let mut current = walk.first().clone();
         walk.read(&current, Some(25));
         for page in 2..=4 {

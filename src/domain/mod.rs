@@ -7,6 +7,7 @@ pub mod course_blocks;
 pub mod json_fields;
 pub mod keys;
 pub mod navigation;
+pub mod number;
 pub mod overview;
 pub mod problem;
 pub mod structure;

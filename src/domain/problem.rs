@@ -13,6 +13,12 @@ pub enum ProblemKind {
     BadStructure,
     /// The same block id given twice.
     DuplicateBlock,
+    /// More blocks than `coursenav.max_blocks` allows, found before any
+    /// memory was reserved for them.
+    TooManyBlocks,
+    /// Memory for the input could not be reserved: the statement fails and
+    /// the backend lives on (an infallible Rust allocation would abort it).
+    OutOfMemory,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

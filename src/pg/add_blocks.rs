@@ -6,8 +6,8 @@ use crate::domain::course_blocks::{read_chunk, Chunk};
 use crate::domain::keys::CourseKey;
 use crate::pg::errors::{raise, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
-use crate::pg::parsed_chunks::{self, ChunkRow};
-use crate::pg::settings::MAX_BLOCKS;
+use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
+use crate::pg::settings::block_room;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::ffi::{c_char, c_int, CStr};
@@ -44,20 +44,6 @@ fn lock_rebuild(rebuild_id: i64) -> Rebuild {
     .unwrap_or_else(|| {
         raise(PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, format!("coursenav: rebuild {rebuild_id} does not exist"))
     })
-}
-
-fn check_room(rebuild_id: i64, rebuild: &Rebuild, adding: usize) {
-    let max = MAX_BLOCKS.get() as usize;
-    let total = rebuild.block_count as usize + adding;
-    if total > max {
-        raise(
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!(
-                "coursenav: course \"{}\": rebuild {rebuild_id} would hold {total} blocks, more than coursenav.max_blocks ({max})",
-                rebuild.course_id
-            ),
-        );
-    }
 }
 
 /// The root this rebuild ends up with; two chunks may not name different roots.
@@ -115,13 +101,13 @@ fn store_chunk(rebuild_id: i64, course_id: &str, block_count: i32, document: Jso
             raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("coursenav: storing a chunk failed: SPI status {status}"));
         }
     });
-    let (chunk_no, xmin) = Spi::get_two_with_args::<i32, String>(
-        "SELECT chunk_no, xmin::text FROM coursenav.block_chunks
-          WHERE course_id = $1 AND rebuild_id = $2 ORDER BY chunk_no DESC LIMIT 1",
-        &[course_id.into(), rebuild_id.into()],
-    )
-    .or_raise();
-    ChunkRow { rebuild_id, chunk_no: chunk_no.unwrap_or_default(), xmin: xmin.unwrap_or_default() }
+    let query = format!(
+        "SELECT chunk_no, {ROW_VERSION} FROM coursenav.block_chunks
+          WHERE course_id = $1 AND rebuild_id = $2 ORDER BY chunk_no DESC LIMIT 1"
+    );
+    let (chunk_no, version) =
+        Spi::get_two_with_args::<i32, String>(&query, &[course_id.into(), rebuild_id.into()]).or_raise();
+    ChunkRow { rebuild_id, chunk_no: chunk_no.unwrap_or_default(), version: version.unwrap_or_default() }
 }
 
 /// Adds a chunk of blocks (the Course Blocks shape) to a building rebuild
@@ -143,8 +129,8 @@ fn add_blocks(rebuild_id: Option<i64>, blocks: Option<JsonbValue>) -> i32 {
         );
     }
     let course = CourseKey::parse(&rebuild.course_id).or_raise();
-    let chunk = read_chunk(&course, &mut document.reader()).or_raise();
-    check_room(rebuild_id, &rebuild, chunk.blocks.len());
+    let room = block_room(rebuild_id, rebuild.block_count);
+    let chunk = read_chunk(&course, room, &mut document.reader()).or_raise();
     let root = merged_root(&rebuild, &chunk);
     let added = chunk.blocks.len() as i32;
     let row = store_chunk(rebuild_id, &rebuild.course_id, added, document);

@@ -39,12 +39,23 @@ impl CatalogClient {
             .get(url.as_str())
             .header("Authorization", &self.authorization)
             .header("Accept", "application/json")
+            .header("Accept-Encoding", "identity")
             .call()
             .map_err(|e| self.describe(e))?;
         let status = response.status();
         if !status.is_success() {
             let reason = status.canonical_reason().unwrap_or("");
             return Err(format!("the catalog answered HTTP {} {reason}", status.as_u16()).trim_end().to_string());
+        }
+        // The size bound below counts the bytes received: a compressed body
+        // could inflate far past it, so none is asked for and none is taken.
+        if let Some(encoding) = response.headers().get("content-encoding") {
+            let encoding = encoding.to_str().unwrap_or("(not text)");
+            if !encoding.trim().eq_ignore_ascii_case("identity") {
+                return Err(format!(
+                    "the catalog sent a compressed page (Content-Encoding: {encoding}); coursenav asks for none and reads none"
+                ));
+            }
         }
         response.body_mut().with_config().limit(self.max_bytes).read_to_vec().map_err(|e| self.describe(e))
     }

@@ -10,12 +10,13 @@
 //! between requests and do raise, rolling the whole run back.
 
 use crate::domain::catalog_page::{max_page_bytes, parse_page, CatalogRun, Page, Update};
-use crate::domain::catalog_walk::{redacted, Status, Tally, Walk};
+use crate::domain::catalog_walk::{redacted, Budget, Status, Tally, Walk};
 use crate::pg::catalog_http::CatalogClient;
 use crate::pg::catalog_token::catalog_token;
 use crate::pg::errors::OrRaise;
 use crate::pg::settings::{
-    text, CATALOG_API_URL, CATALOG_CONNECT_TIMEOUT_MS, CATALOG_PAGE_SIZE, CATALOG_READ_TIMEOUT_MS,
+    text, CATALOG_API_URL, CATALOG_CONNECT_TIMEOUT_MS, CATALOG_MAX_BYTES_KB, CATALOG_MAX_PAGES, CATALOG_PAGE_SIZE,
+    CATALOG_READ_TIMEOUT_MS,
 };
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
@@ -23,11 +24,14 @@ use pgrx::PgMemoryContexts;
 use std::time::Duration;
 
 /// One run at a time per database: a second run while one is going is
-/// recorded as skipped instead of doubling the work. The lock is released
-/// when the run's transaction ends, however it ends.
+/// recorded as skipped instead of doubling the work. The lock is the row of
+/// `coursenav.catalog_sync_lock`, which no role but the owner may lock: an
+/// advisory lock, which any role may take, let a stranger holding its key
+/// turn every run into `skipped`. It is released when the run's transaction
+/// ends, however it ends.
 fn try_lock() -> bool {
     Spi::get_one::<bool>(
-        "SELECT pg_try_advisory_xact_lock('coursenav.catalog_sync_runs'::regclass::oid::bigint)",
+        "SELECT count(*) > 0 FROM (SELECT 1 FROM coursenav.catalog_sync_lock FOR UPDATE SKIP LOCKED) l",
     )
     .or_raise()
     .unwrap_or(false)
@@ -149,7 +153,12 @@ fn fetch_pages(walk: &mut Walk, client: &CatalogClient, page_size: u32) -> (Vec<
         pgrx::check_for_interrupts!();
         let page_number = pages.len() + 1;
         let at = |e: String| format!("page {page_number} ({}): {e}", redacted(&url));
-        let page = match client.get(&url).map_err(at).and_then(|body| parse_page(&body, page_size).map_err(|e| at(e.0))) {
+        let page = match client
+            .get(&url)
+            .and_then(|body| walk.take(body.len() as u64).map(|()| body))
+            .map_err(at)
+            .and_then(|body| parse_page(&body, page_size).map_err(|e| at(e.0)))
+        {
             Ok(page) => page,
             Err(error) => return (pages, Some(error)),
         };
@@ -177,7 +186,11 @@ fn apply_pages(pages: &[Page], tally: &mut Tally) {
 
 /// Everything a run needs before its first request, or why it cannot start.
 fn prepare(page_size: u32) -> Result<(Walk, CatalogClient), String> {
-    let walk = Walk::new(&text(&CATALOG_API_URL), page_size)?;
+    let budget = Budget {
+        max_pages: CATALOG_MAX_PAGES.get().max(1) as u64,
+        max_bytes: CATALOG_MAX_BYTES_KB.get().max(1) as u64 * 1024,
+    };
+    let walk = Walk::new(&text(&CATALOG_API_URL), page_size, budget)?;
     let token = catalog_token()?;
     let millis = |ms: i32| Duration::from_millis(ms.max(1) as u64);
     let client = CatalogClient::new(

@@ -10,12 +10,20 @@ fn sqlstate(kind: ProblemKind) -> PgSqlErrorCode {
         ProblemKind::BadKey | ProblemKind::BadShape => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         ProblemKind::BadStructure => PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
         ProblemKind::DuplicateBlock => PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+        ProblemKind::TooManyBlocks => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        ProblemKind::OutOfMemory => PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
     }
 }
 
 /// Raises an ERROR; never returns.
 pub fn raise(code: PgSqlErrorCode, message: String) -> ! {
     ErrorReport::new(code, message, "coursenav").report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Raises an ERROR with a hint; never returns.
+pub fn raise_with_hint(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+    ErrorReport::new(code, message, "coursenav").set_hint(hint).report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }
 

@@ -17,8 +17,12 @@ pub mod settings;
 #[cfg(any(test, feature = "pg_test"))]
 mod catalog_tests;
 #[cfg(any(test, feature = "pg_test"))]
+mod document_tests;
+#[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod privilege_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod sql_checks;
+#[cfg(any(test, feature = "pg_test"))]
+mod timeout_tests;

@@ -1,14 +1,15 @@
 //! `coursenav.store_overview(course_id, overview)`: called by
-//! `publish_course` with the overview a publish sent. Upserts the
+//! `publish_course` with the overview a publish sent, read through the same
+//! jsonb reader as blocks (every refusal is 22023 naming the course). Upserts the
 //! course-owned columns in one statement; the catalog-owned columns are not
 //! in the statement at all, so no publish can change them.
 
 use crate::domain::keys::CourseKey;
-use crate::domain::overview::{parse_overview, Overview};
+use crate::domain::overview::{read_overview, Overview};
 use crate::pg::errors::{required, OrRaise};
+use crate::pg::jsonb_reader::JsonbValue;
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::JsonB;
 
 const UPSERT: &str = r#"
     INSERT INTO coursenav.course_overviews AS o
@@ -52,10 +53,12 @@ fn arguments(course_id: &str, o: Overview) -> Vec<DatumWithOid<'static>> {
 
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
-fn store_overview(course_id: Option<&str>, overview: Option<JsonB>) {
+fn store_overview(course_id: Option<&str>, overview: Option<JsonbValue>) {
     let course_id = required(course_id, "course_id", "store_overview");
-    let JsonB(document) = required(overview, "overview", "store_overview");
+    let document = required(overview, "overview", "store_overview");
     let course = CourseKey::parse(course_id).or_raise();
-    let parsed = parse_overview(&course, document).or_raise();
+    // Read from jsonb's binary form, as blocks are: no text round trip, no
+    // JSON tree, unread fields passed over whatever they hold.
+    let parsed = read_overview(&course, &mut document.reader()).or_raise();
     Spi::run_with_args(UPSERT, &arguments(course_id, parsed)).or_raise();
 }

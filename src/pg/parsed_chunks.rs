@@ -3,11 +3,17 @@
 //! `coursenav.rebuild` does) is not read and checked a second time: for a
 //! 100,000-block course that second pass cost a third of the rebuild.
 //!
-//! A chunk is known by its row: rebuild, chunk number and the id of the
-//! transaction that inserted it (`xmin`). A chunk another transaction wrote,
-//! even one reusing the number of a chunk this transaction rolled back, has
-//! another `xmin`, so it is read from the table as usual. Everything is
-//! dropped when the transaction ends.
+//! A chunk is known by the very row version add_blocks stored: rebuild,
+//! chunk number, and the version's `xmin` (the transaction that wrote it),
+//! `cmin` (the command within that transaction) and `ctid` (where it lies).
+//! Any change to the stored row makes a new version: an UPDATE, or a DELETE
+//! and an INSERT of the same chunk number, writes it at another `ctid` in a
+//! later command, even within this transaction (the owner of the table has
+//! that DML), so the completion reads the stored row back through the
+//! checks and never serves blocks that are not the stored ones. A chunk
+//! another transaction wrote, even one reusing the number of a chunk this
+//! transaction rolled back, has another `xmin`. Everything is dropped when
+//! the transaction ends.
 
 use crate::domain::course_blocks::Block;
 use pgrx::{register_xact_callback, PgXactCallbackEvent};
@@ -17,8 +23,12 @@ use std::cell::RefCell;
 pub struct ChunkRow {
     pub rebuild_id: i64,
     pub chunk_no: i32,
-    pub xmin: String,
+    /// `ROW_VERSION` of the row.
+    pub version: String,
 }
+
+/// The SQL expression naming a `block_chunks` row version (see the module comment).
+pub const ROW_VERSION: &str = "xmin::text || '/' || cmin::text || '/' || ctid::text";
 
 #[derive(Default)]
 struct Parsed {
@@ -55,4 +65,10 @@ pub fn take(row: &ChunkRow) -> Option<Vec<Block>> {
         let position = parsed.chunks.iter().position(|(known, _)| known == row)?;
         Some(parsed.chunks.swap_remove(position).1)
     })
+}
+
+/// Whether the blocks of `row` are held for this transaction's completion.
+#[cfg(any(test, feature = "pg_test"))]
+pub fn holds(row: &ChunkRow) -> bool {
+    PARSED.with(|parsed| parsed.borrow().chunks.iter().any(|(known, _)| known == row))
 }

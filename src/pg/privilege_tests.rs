@@ -17,6 +17,7 @@ mod tests {
         "complete_rebuild(bigint)",
         "delete_course(text)",
         "fail_rebuild(bigint,text)",
+        "fail_stale_rebuilds(text)",
         "publish_course(text,text,jsonb)",
         "rebuild(text,text,jsonb)",
     ];
@@ -100,7 +101,7 @@ mod tests {
         role("cn_monitor", "pg_monitor");
         let readable = relations_with("cn_monitor", "SELECT");
         for wanted in
-            ["block_structures", "catalog_sync_runs", "course_status", "course_versions", "publish_log", "structure_versions", "version_history"]
+            ["block_structures", "catalog_sync_runs", "catalog_sync_schedule", "course_status", "course_versions", "publish_log", "structure_versions", "version_history"]
         {
             assert!(readable.iter().any(|r| r == wanted), "pg_monitor cannot read {wanted}: {readable:?}");
         }

@@ -1,11 +1,17 @@
 //! The `coursenav.*` settings (GUCs).
 
+use crate::domain::course_blocks::Room;
+use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
 
 /// Most blocks one structure may hold; guards the server against a runaway
 /// payload, so only a superuser may change it (a caller could lift it otherwise).
 pub static MAX_BLOCKS: GucSetting<i32> = GucSetting::<i32>::new(200_000);
+
+/// How long a rebuild may stay `building` with nothing added before it is
+/// failed as abandoned, in seconds; 0 turns the timeout off.
+pub static REBUILD_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(3600);
 
 /// How many finished structures of a course keep their blocks.
 pub static KEEP_STRUCTURES: GucSetting<i32> = GucSetting::<i32>::new(5);
@@ -23,6 +29,15 @@ pub static CATALOG_TOKEN_FILE: GucSetting<Option<CString>> = GucSetting::<Option
 pub static CATALOG_PAGE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
 pub static CATALOG_CONNECT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
 pub static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+/// What one sync may read and hold, whatever the catalog says (superuser only).
+pub static CATALOG_MAX_PAGES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+pub static CATALOG_MAX_BYTES_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
+
+/// How many more blocks rebuild `rebuild_id`, which holds `held`, may take
+/// under `coursenav.max_blocks`: checked before anything is reserved.
+pub fn block_room(rebuild_id: i64, held: i32) -> Room {
+    Room { rebuild_id, held: held.max(0) as usize, max: MAX_BLOCKS.get().max(0) as usize }
+}
 
 /// A string setting's value, "" when unset.
 pub fn text(setting: &GucSetting<Option<CString>>) -> String {
@@ -33,7 +48,8 @@ pub fn register() {
     GucRegistry::define_int_guc(
         c"coursenav.max_blocks",
         c"Most blocks one block structure may hold.",
-        c"add_blocks refuses a payload that would take a rebuild past this many blocks.",
+        c"add_blocks refuses a payload that would take a rebuild past this many blocks, before reserving memory \
+for it. Superuser only: it bounds the memory a caller can make a backend take.",
         &MAX_BLOCKS,
         1,
         i32::MAX,
@@ -50,8 +66,28 @@ pub fn register() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"coursenav.rebuild_timeout",
+        c"How long a rebuild may stay building with nothing added before it is failed as abandoned.",
+        c"0 turns it off. Checked by the next rebuild of the course and by coursenav.fail_stale_rebuilds().",
+        &REBUILD_TIMEOUT_S,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
+    );
     register_about_page();
     register_catalog();
+}
+
+/// `coursenav.rebuild_timeout_seconds()`: the setting, for the SQL that
+/// fails abandoned rebuilds. The setting has one owner, here: SQL asks for
+/// it rather than repeating its default (and calling this loads the library
+/// that defines it, in a session that has not used coursenav yet).
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn rebuild_timeout_seconds() -> i32 {
+    REBUILD_TIMEOUT_S.get()
 }
 
 fn register_about_page() {
@@ -109,6 +145,28 @@ fn register_catalog() {
         1000,
         GucContext::Userset,
         GucFlags::default(),
+    );
+    // Superuser only, like max_blocks: they bound the backend's memory, and
+    // a caller who could raise them could lift the bound.
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_max_pages",
+        c"Most catalog pages one sync reads.",
+        c"A catalog that keeps giving next links past this ends the run, partial, with the pages before applied.",
+        &CATALOG_MAX_PAGES,
+        1,
+        1_000_000,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"coursenav.catalog_max_bytes",
+        c"Most bytes of catalog pages one sync reads and holds before applying them.",
+        c"Past this the run ends, partial, with the pages before applied; the backend holds about twice this at most.",
+        &CATALOG_MAX_BYTES_KB,
+        1024,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
     );
     GucRegistry::define_int_guc(
         c"coursenav.catalog_connect_timeout",

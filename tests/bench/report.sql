@@ -302,3 +302,38 @@ LANGUAGE sql AS $$
     ) rows
     ORDER BY ord
 $$;
+
+-- Reads past one machine: a streaming hot standby of the benchmark's
+-- cluster. Each bump's commit time on the primary (track_commit_timestamp)
+-- and the instant a poller on the standby first saw that version (same
+-- machine, same clock), and pgbench's read TPS on each node.
+CREATE TABLE coursenav_bench.standby_seen (block_structure_version uuid PRIMARY KEY, seen_at timestamptz NOT NULL);
+CREATE TABLE coursenav_bench.standby_reads (node text, clients int, tps float8);
+
+CREATE FUNCTION coursenav_bench.standby_report(course_id text, size int)
+RETURNS TABLE (what text, clients text, tps text, p50_ms text, p99_ms text, detail text)
+LANGUAGE sql AS $$
+    WITH lag AS (
+        SELECT extract(epoch FROM s.seen_at - pg_xact_commit_timestamp(h.xmin)) * 1000 AS ms
+          FROM coursenav.version_history h
+          JOIN coursenav_bench.standby_seen s USING (block_structure_version)
+         WHERE h.course_id = standby_report.course_id
+    ), bumps AS (
+        SELECT count(*) AS n FROM coursenav.version_history h
+         WHERE h.course_id = standby_report.course_id
+    )
+    SELECT 'bump commit on the primary -> new tree served by the standby', '',  '',
+           round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2)::text,
+           round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2)::text,
+           format('%s of %s bumps seen on the standby; max %s ms', count(*), (SELECT n FROM bumps),
+                  round(max(ms)::numeric, 2))
+      FROM lag
+    UNION ALL
+    SELECT format('navigation_tree, %s blocks, on the %s', size, r.node), r.clients::text,
+           to_char(r.tps, 'FM999,999,990.0'), '', '',
+           CASE WHEN r.node = 'standby' THEN
+                format('%sx the primary''s TPS', round((r.tps / p.tps)::numeric, 2)) ELSE '' END
+      FROM coursenav_bench.standby_reads r
+      LEFT JOIN coursenav_bench.standby_reads p ON p.node = 'primary' AND p.clients = r.clients
+     ORDER BY 1 DESC, 2;
+$$;

@@ -48,6 +48,8 @@ pub struct Cluster {
     pub port: u16,
     /// RLIMIT_AS for the postmaster and so every backend, when set.
     address_space_limit: Option<u64>,
+    /// The superuser's password, for a cluster with password authentication.
+    password: Option<String>,
 }
 
 impl Cluster {
@@ -72,6 +74,36 @@ impl Cluster {
         cluster
     }
 
+    /// Like `start`, but with Debian's stock authentication: peer on the
+    /// local socket, scram-sha-256 over TCP (so a client of its own, such
+    /// as pg_cron, needs a password it does not have), and `password` for
+    /// the superuser.
+    pub fn start_with_stock_authentication(name: &str, settings: &[&str], password: &str) -> Cluster {
+        let mut cluster = Cluster::new_folder(name);
+        let pwfile = cluster.dir.join("pwfile");
+        std::fs::write(&pwfile, password).unwrap();
+        let pwfile = format!("--pwfile={}", pwfile.display());
+        checked(
+            "initdb",
+            &["-D", cluster.data(), "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", &pwfile, "--no-sync"],
+        );
+        cluster.configure(settings);
+        cluster.password = Some(password.to_string());
+        cluster.start_server();
+        cluster.execute("CREATE EXTENSION coursenav");
+        cluster
+    }
+
+    /// Stops the server and starts it again under an address-space limit
+    /// (or none): for a test that must prepare data no limited backend
+    /// could build (an 8-million-pair jsonb takes PostgreSQL's own
+    /// aggregation past 1.5 GiB) and then use it under the limit.
+    pub fn restart_with_memory_limit(&mut self, bytes: Option<u64>) {
+        checked("pg_ctl", &["-D", self.data(), "-m", "fast", "-w", "stop"]);
+        self.address_space_limit = bytes;
+        self.start_server();
+    }
+
     /// When the postmaster started, which a crash and restart would change.
     pub fn postmaster_start_time(&self) -> String {
         self.connect().query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0)
@@ -93,7 +125,7 @@ impl Cluster {
             assert!(ok.success());
         }
         let data = format!("{}/data", dir.display());
-        Cluster { dir, data, port: free_port(), address_space_limit: None }
+        Cluster { dir, data, port: free_port(), address_space_limit: None, password: None }
     }
 
     fn init(name: &str, settings: &[&str]) -> Cluster {
@@ -150,7 +182,8 @@ impl Cluster {
     }
 
     pub fn connection_string(&self) -> String {
-        format!("host=127.0.0.1 port={} user=postgres dbname=postgres", self.port)
+        let password = self.password.as_ref().map(|p| format!(" password={p}")).unwrap_or_default();
+        format!("host=127.0.0.1 port={} user=postgres dbname=postgres{password}", self.port)
     }
 
     pub fn connect(&self) -> postgres::Client {

@@ -33,6 +33,9 @@ pub enum Fault {
     HugeBody,
     MissingKey,
     NotUtf8,
+    /// A gzip body (`Content-Encoding: gzip`) of an empty page padded with
+    /// this many bytes of spaces, which compress to almost nothing.
+    GzipBomb(usize),
 }
 
 #[derive(Default)]
@@ -41,6 +44,9 @@ struct State {
     faults: Vec<(usize, Fault)>,
     delay: Option<Duration>,
     requests: Vec<(String, Option<String>)>,
+    /// Every page full, padded with this many bytes per run, no count, and
+    /// a `next` link to a page never read before: a catalog with no end.
+    endless: Option<usize>,
 }
 
 pub struct FakeCatalog {
@@ -92,6 +98,11 @@ impl FakeCatalog {
         self.state.lock().unwrap().delay = Some(delay);
     }
 
+    /// From now on every page is full and leads to another, with no count.
+    pub fn make_endless(&self, padding_per_run: usize) {
+        self.state.lock().unwrap().endless = Some(padding_per_run);
+    }
+
     /// Every request so far: its URL and Authorization header.
     pub fn requests(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().requests.clone()
@@ -129,11 +140,11 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
     let pairs = query(&url);
     let page = param(&pairs, "page").unwrap_or(1);
     let size = param(&pairs, "page_size").unwrap_or(20);
-    let (runs, fault, delay) = {
+    let (runs, fault, delay, endless) = {
         let mut s = state.lock().unwrap();
         s.requests.push((url.clone(), authorization.clone()));
         let fault = s.faults.iter().find(|(p, _)| *p == page).map(|(_, f)| f.clone());
-        (s.runs.clone(), fault, s.delay)
+        (s.runs.clone(), fault, s.delay, s.endless)
     };
     if let Some(delay) = delay {
         thread::sleep(delay);
@@ -160,7 +171,15 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
         }
         _ => {}
     }
-    let body = json!({"count": runs.len(), "next": next, "previous": null, "results": results}).to_string().into_bytes();
+    let mut count = json!(runs.len());
+    if let Some(padding) = endless {
+        results = (0..size)
+            .map(|i| json!({"key": format!("course-v1:Endless+P{page}+R{i}"), "full_description": " ".repeat(padding)}))
+            .collect();
+        next = json!(next_page(page + 1));
+        count = Value::Null;
+    }
+    let body = json!({"count": count, "next": next, "previous": null, "results": results}).to_string().into_bytes();
     let _ = match fault {
         Some(Fault::Status(code)) => request.respond(json_response(code, br#"{"detail": "failure"}"#.to_vec())),
         Some(Fault::StallBeforeHeaders(d)) => {
@@ -178,6 +197,18 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
         }
         Some(Fault::NotAPage) => request.respond(json_response(200, br#"{"detail": "Not found.", "items": []}"#.to_vec())),
         Some(Fault::NotUtf8) => request.respond(json_response(200, b"{\"next\": null, \"results\": [{\"key\": \"\xff\xfe\"}]}".to_vec())),
+        Some(Fault::GzipBomb(padding)) => {
+            use std::io::Write;
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(b"{\"next\": null, \"results\": [").unwrap();
+            let spaces = vec![b' '; 1 << 20];
+            for _ in 0..padding / spaces.len() {
+                encoder.write_all(&spaces).unwrap();
+            }
+            encoder.write_all(b"]}").unwrap();
+            let gzip = encoder.finish().unwrap();
+            request.respond(json_response(200, gzip).with_header(Header::from_bytes("Content-Encoding", "gzip").unwrap()))
+        }
         _ => request.respond(json_response(200, body)),
     };
 }

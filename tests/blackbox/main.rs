@@ -3,13 +3,17 @@
 //! `--features blackbox`; the test command installs the extension first.
 
 mod catalog;
+mod catalog_limits;
 mod cluster;
 mod courses;
+mod cron;
 mod demo_course;
 mod fake_catalog;
 mod foundation;
+mod hostile_documents;
 mod olx;
 mod limits;
 mod production;
 mod readme;
+mod timeout;
 mod upgrade;
