@@ -32,7 +32,8 @@ fi
 cluster=$(mktemp -d /tmp/cn-regress.XXXXXX)
 outputs=$(mktemp -d /tmp/cn-regress-out.XXXXXX)
 trap 'stop_cluster "$cluster"' EXIT
-start_cluster "$cluster" "$port" "fsync = off"
+# Prepared transactions on, so errors.sql shows coursenav refusing to prepare a completion.
+start_cluster "$cluster" "$port" "fsync = off" "max_prepared_transactions = 2"
 # UTF8 (coursenav refuses any other encoding) and the C collation, so ORDER BY
 # on text sorts the same on every machine.
 psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \

@@ -112,6 +112,8 @@ SELECT course_id, rebuild_id, tree ->> 'course_version' AS course_version,
 SELECT course_id, display_name, org, number, run, start, self_paced, marketing_url,
        eligible_for_financial_aid, catalog_synced_at
   FROM coursenav.course_overviews ORDER BY course_id;
+-- coursenav.catalog_sync_schedule: the sync's pg_cron job and its last runs; no rows without pg_cron.
+SELECT count(*) AS jobs FROM coursenav.catalog_sync_schedule;
 -- coursenav.catalog_credentials: the owner's alone; monitoring roles read the rest.
 SELECT c.relname, has_table_privilege('pg_monitor', c.oid, 'SELECT') AS pg_monitor_reads
   FROM pg_class c

@@ -45,9 +45,15 @@ SELECT coursenav.rebuild('course-v1:A+B+C', 'v2', '"just text"');
 \echo SQLSTATE :SQLSTATE
 SELECT coursenav.rebuild('course-v1:A+B+C', 'v2', '{"root": "block-v1:A+B+C+type@course+block@course", "blocks": [1, 2]}');
 \echo SQLSTATE :SQLSTATE
--- A field of the wrong type.
+-- A field of the wrong type, a number beyond a double, a date that is not RFC 3339.
 SELECT coursenav.rebuild('course-v1:A+B+C', 'v2', '{"root": "block-v1:A+B+C+type@course+block@course", "blocks": {
     "block-v1:A+B+C+type@course+block@course": {"type": "course", "graded": "yes", "children": []}}}');
+\echo SQLSTATE :SQLSTATE
+SELECT coursenav.rebuild('course-v1:A+B+C', 'v2', '{"root": "block-v1:A+B+C+type@course+block@course", "blocks": {
+    "block-v1:A+B+C+type@course+block@course": {"type": "course", "graded": 1e400, "children": []}}}');
+\echo SQLSTATE :SQLSTATE
+SELECT coursenav.rebuild('course-v1:A+B+C', 'v2', '{"root": "block-v1:A+B+C+type@course+block@course", "blocks": {
+    "block-v1:A+B+C+type@course+block@course": {"type": "course", "due": "next Tuesday", "children": []}}}');
 \echo SQLSTATE :SQLSTATE
 -- Two different roots, in two chunks of one rebuild (psql keeps its id in :two_roots).
 SELECT coursenav.begin_rebuild('course-v1:A+B+C', 'v2') AS two_roots \gset
@@ -199,6 +205,10 @@ SET coursenav.max_blocks = 1000000;
 \echo SQLSTATE :SQLSTATE
 SET coursenav.keep_structures = 1;
 \echo SQLSTATE :SQLSTATE
+SET coursenav.rebuild_timeout = 0;
+\echo SQLSTATE :SQLSTATE
+SET coursenav.catalog_max_bytes = '1TB';
+\echo SQLSTATE :SQLSTATE
 SET coursenav.catalog_api_url = 'https://elsewhere.example.com';
 \echo SQLSTATE :SQLSTATE
 RESET ROLE;
@@ -216,6 +226,15 @@ SELECT rebuild_id, course_version, status, error FROM coursenav.block_structures
 -- 0A000 feature_not_supported
 ------------------------------------------------------------------------------
 
+-- PREPARE TRANSACTION of a transaction that completed a rebuild: its NOTIFY
+-- cannot be prepared. The transaction ends, rolled back; rebuild 1 serves.
+BEGIN;
+SELECT coursenav.rebuild('course-v1:A+B+C', 'v6', '{"root": "block-v1:A+B+C+type@course+block@course", "blocks": {
+    "block-v1:A+B+C+type@course+block@course": {"type": "course", "children": []}}}') IS NOT NULL AS bumped;
+PREPARE TRANSACTION 'coursenav-2pc';
+\echo SQLSTATE :SQLSTATE
+SELECT built_from_version, (SELECT count(*) FROM pg_prepared_xacts) AS prepared
+  FROM coursenav.course_versions;
 -- CREATE EXTENSION coursenav in a database whose encoding is not UTF8.
 \set regress_database :DBNAME
 CREATE DATABASE coursenav_regress_latin1 TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C';
