@@ -10,10 +10,10 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
-    const COURSE: &str = "course-v1:OpenedX+DemoX+DemoCourse";
+    const COURSE: &str = "course-v1:OpenedX+Documents+2030";
 
     fn key(block_type: &str, name: &str) -> String {
-        format!("block-v1:OpenedX+DemoX+DemoCourse+type@{block_type}+block@{name}")
+        format!("block-v1:OpenedX+Documents+2030+type@{block_type}+block@{name}")
     }
 
     /// A course of one chapter, one sequential and one vertical.

@@ -317,10 +317,10 @@ LANGUAGE sql AS $$
         SELECT extract(epoch FROM s.seen_at - pg_xact_commit_timestamp(h.xmin)) * 1000 AS ms
           FROM coursenav.version_history h
           JOIN coursenav_bench.standby_seen s USING (block_structure_version)
-         WHERE h.course_id = standby_report.course_id
+         WHERE h.course_id = standby_report.course_id AND h.course_version LIKE 'standby-%'
     ), bumps AS (
         SELECT count(*) AS n FROM coursenav.version_history h
-         WHERE h.course_id = standby_report.course_id
+         WHERE h.course_id = standby_report.course_id AND h.course_version LIKE 'standby-%'
     )
     SELECT 'bump commit on the primary -> new tree served by the standby', '',  '',
            round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2)::text,
