@@ -20,5 +20,6 @@ mod hostile_documents;
 mod olx;
 mod limits;
 mod production;
+mod readme;
 mod timeout;
 mod upgrade;
