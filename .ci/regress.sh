@@ -10,7 +10,7 @@
 #   bash .ci/regress.sh [NAME...]     every file in tests/regress/sql, or those named
 #
 # A throwaway cluster on 127.0.0.1 (port $COURSENAV_REGRESS_PORT, default
-# 54331). On a difference it prints the diff, keeps the outputs (copy a
+# 54333). On a difference it prints the diff, keeps the outputs (copy a
 # results/NAME.out over tests/regress/expected/NAME.out once it is right) and
 # fails.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -19,7 +19,7 @@ cd "$ROOT"
 
 PG_REGRESS="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress"
 [ -x "$PG_REGRESS" ] || { echo "regress.sh: no $PG_REGRESS (apt-get install postgresql-server-dev-15)" >&2; exit 1; }
-port="${COURSENAV_REGRESS_PORT:-54331}"
+port="${COURSENAV_REGRESS_PORT:-54333}"
 database=coursenav_regress
 
 if [ "$#" -gt 0 ]; then

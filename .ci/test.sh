@@ -24,6 +24,9 @@ echo "== black-box tests"
 install_extension
 cargo test --features blackbox --test blackbox -- --test-threads=3 2>&1 | tee -a "$results"
 
+echo "== golden tests of the README's SQL (pg_regress)"
+bash "$ROOT/.ci/regress.sh" 2>&1 | tee -a "$results"
+
 echo "== benchmark smoke run (figures printed, never asserted)"
 bash "$ROOT/.ci/bench.sh" --smoke
 
