@@ -8,6 +8,7 @@
 use crate::domain::course_blocks::Block;
 use crate::domain::structure::{Structure, NAVIGATION_CONTAINERS};
 use crate::domain::visibility::{scheduled_content, Inherited};
+use crate::domain::problem::{Problem, ProblemKind};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -91,8 +92,24 @@ fn visit<'a>(structure: &Structure<'a, Block>, scheduled: &[bool]) -> Vec<NavBlo
     out
 }
 
+/// A buffer serde_json writes into that grows fallibly: a failed
+/// reservation ends the write with an error instead of aborting the backend.
+struct FallibleBuffer(Vec<u8>);
+
+impl std::io::Write for FallibleBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.try_reserve(bytes.len()).map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The sidebar document for a validated structure, as JSON text.
-pub fn navigation_json(stamp: &Stamp<'_>, structure: &Structure<'_, Block>) -> String {
+pub fn navigation_json(stamp: &Stamp<'_>, structure: &Structure<'_, Block>) -> Result<String, Problem> {
     let scheduled = scheduled_content(structure);
     let document = Document {
         course_id: stamp.course_id,
@@ -101,7 +118,12 @@ pub fn navigation_json(stamp: &Stamp<'_>, structure: &Structure<'_, Block>) -> S
         root: &structure.nodes[structure.root].id,
         blocks: InVisitOrder(visit(structure, &scheduled)),
     };
-    serde_json::to_string(&document).expect("a navigation document always serialises")
+    let mut buffer = FallibleBuffer(Vec::new());
+    serde_json::to_writer(&mut buffer, &document).map_err(|_| {
+        let what = format!("course \"{}\": no memory could be reserved for the navigation tree", stamp.course_id);
+        Problem::new(ProblemKind::OutOfMemory, what)
+    })?;
+    Ok(String::from_utf8(buffer.0).expect("serde_json writes UTF-8"))
 }
 
 #[cfg(test)]
@@ -147,7 +169,7 @@ mod tests {
     fn build(blocks: &[Block]) -> Value {
         let structure = validate("course-v1:A+B+C", Some("r"), blocks).unwrap();
         let stamp = Stamp { course_id: "course-v1:A+B+C", course_version: "v1", block_structure_version: "u1" };
-        serde_json::from_str(&navigation_json(&stamp, &structure)).unwrap()
+        serde_json::from_str(&navigation_json(&stamp, &structure).unwrap()).unwrap()
     }
 
     #[test]
@@ -168,7 +190,7 @@ mod tests {
         let blocks = course();
         let structure = validate("course-v1:A+B+C", Some("r"), &blocks).unwrap();
         let stamp = Stamp { course_id: "c", course_version: "v", block_structure_version: "u" };
-        let text = navigation_json(&stamp, &structure);
+        let text = navigation_json(&stamp, &structure).unwrap();
         let at = |id: &str| text.find(&format!("\"{id}\":{{")).unwrap();
         assert!(at("r") < at("c2") && at("c2") < at("s2") && at("s2") < at("c1") && at("c1") < at("s1"));
     }

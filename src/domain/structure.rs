@@ -56,8 +56,16 @@ pub fn validate<'a, N: Node>(course: &str, root: Option<&str>, nodes: &'a [N]) -
     Ok(structure)
 }
 
+/// Memory for the structure's own tables, sized by the blocks read (at
+/// most `coursenav.max_blocks`), reserved fallibly: a failure is an error
+/// for the statement, never an abort.
+fn no_memory(course: &str, what: &str) -> Problem {
+    Problem::new(ProblemKind::OutOfMemory, format!("course \"{course}\": no memory could be reserved for {what}"))
+}
+
 fn index_blocks<'a, N: Node>(course: &str, nodes: &'a [N]) -> Result<HashMap<&'a str, usize>, Problem> {
-    let mut index = HashMap::with_capacity(nodes.len());
+    let mut index = HashMap::new();
+    index.try_reserve(nodes.len()).map_err(|_| no_memory(course, "the index of its blocks"))?;
     for (i, node) in nodes.iter().enumerate() {
         if index.insert(node.id(), i).is_some() {
             return Err(Problem::new(
@@ -76,8 +84,10 @@ fn resolve_children<N: Node>(
     nodes: &[N],
     index: &HashMap<&str, usize>,
 ) -> Result<(Vec<usize>, Vec<usize>), Problem> {
-    let mut child_start = Vec::with_capacity(nodes.len() + 1);
-    let mut child_list = Vec::with_capacity(nodes.iter().map(|n| n.children().len()).sum());
+    let (mut child_start, mut child_list) = (Vec::new(), Vec::new());
+    let children = nodes.iter().map(|n| n.children().len()).sum();
+    child_start.try_reserve_exact(nodes.len() + 1).map_err(|_| no_memory(course, "the children of its blocks"))?;
+    child_list.try_reserve_exact(children).map_err(|_| no_memory(course, "the children of its blocks"))?;
     // The last parent each block was seen under, and the parent of each container.
     let mut last_parent = vec![usize::MAX; nodes.len()];
     let mut container_parent: Vec<Option<usize>> = vec![None; nodes.len()];

@@ -133,5 +133,5 @@ fn build_navigation(
         course_version: required(course_version, "course_version", "build_navigation"),
         block_structure_version: required(block_structure_version, "block_structure_version", "build_navigation"),
     };
-    JsonText(navigation_json(&stamp, &structure))
+    JsonText(navigation_json(&stamp, &structure).or_raise())
 }
