@@ -46,7 +46,7 @@ if [ "$MODE" = full ]; then
     REBUILD_RUNS=5
     SMALL_COURSES=1000 SMALL_BLOCKS=150
     READ_ROUNDS=2 READ_SECONDS=5 WRITES_SECONDS=20 WRITES_SIZE=3539
-    CATALOG_SMALL=3200 CATALOG_LARGE=100000 CATALOG_RUNS=3
+    CATALOG_SMALL=3200 CATALOG_LARGE=100000 CATALOG_RUNS=3 CATALOG_SMALL_MAX_KB=8192
     DEMO_CLIENTS=(1 2 8) DEMO_REBUILD_RUNS=9
     STANDBY_BUMPS=200 STANDBY_CLIENTS=(1 8)
     [ -n "$INSTALL" ] || INSTALL=yes
@@ -58,7 +58,7 @@ else
     REBUILD_RUNS=3
     SMALL_COURSES=10 SMALL_BLOCKS=150
     READ_ROUNDS=1 READ_SECONDS=2 WRITES_SECONDS=3 WRITES_SIZE=300
-    CATALOG_SMALL=300 CATALOG_LARGE=2000 CATALOG_RUNS=3
+    CATALOG_SMALL=300 CATALOG_LARGE=2000 CATALOG_RUNS=3 CATALOG_SMALL_MAX_KB=1024
     DEMO_CLIENTS=(1 8) DEMO_REBUILD_RUNS=5
     STANDBY_BUMPS=20 STANDBY_CLIENTS=(8)
     [ -n "$INSTALL" ] || INSTALL=no
@@ -329,6 +329,33 @@ EOF
         -c "SELECT coursenav_bench.check_catalog_run($size, $run)" >/dev/null
 }
 
+# Peak memory of a fresh backend syncing the largest catalog, once with the
+# default coursenav.catalog_max_bytes and once with a small one that ends the
+# run partial: what a sync holds is bounded by that setting, not the catalog.
+catalog_memory() {
+    local size="$CATALOG_LARGE" max_kb dir
+    for max_kb in default "$CATALOG_SMALL_MAX_KB"; do
+        say "sampling backend memory during a catalog sync of $size runs, catalog_max_bytes $max_kb"
+        dir="$WORK/catalog-memory-$max_kb"
+        mkdir -p "$dir"
+        start_catalog "$size" "memory-$max_kb"
+        sql -At >"$dir/sync" <<EOF
+SET coursenav.catalog_api_url = 'http://127.0.0.1:$(cat "$WORK/catalog.port")';
+SET coursenav.catalog_page_size = $CATALOG_PAGE_SIZE;
+$([ "$max_kb" = default ] || echo "SET coursenav.catalog_max_bytes = '${max_kb}kB';")
+SELECT coursenav.assert_course_key('course-v1:Bench+Warm+2030');
+SELECT pg_backend_pid() AS pid \gset
+\setenv BENCH_BACKEND_PID :pid
+\! bash "$BENCH/sample_memory.sh" start "\$BENCH_BACKEND_PID" "$dir"
+SELECT current_setting('coursenav.catalog_max_bytes'), status, pages_fetched FROM coursenav.catalog_sync();
+\! bash "$BENCH/sample_memory.sh" stop "$dir"
+EOF
+        stop_catalog
+        echo "$size $(tail -n1 "$dir/sync" | tr '|' ' ') $(cat "$dir/result")" | tr ' ' '\t' |
+            sql -c "\\copy coursenav_bench.catalog_memory FROM pstdin"
+    done
+}
+
 catalog_syncs() {
     local size run
     sql -c "SELECT coursenav.set_catalog_token('$CATALOG_TOKEN')" >/dev/null
@@ -456,6 +483,7 @@ main() {
     memory
     reads_under_writes
     catalog_syncs
+    catalog_memory
     standby
     report
     say "done in ${SECONDS}s"

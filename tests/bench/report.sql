@@ -54,6 +54,12 @@ CREATE TABLE coursenav_bench.memory (
     vm_rss_before_kb bigint, vm_hwm_after_kb bigint
 );
 
+-- From tests/bench/sample_memory.sh around one catalog sync, in kB.
+CREATE TABLE coursenav_bench.catalog_memory (
+    size int, max_bytes text, status text, pages int, rss_anon_before_kb bigint, rss_anon_peak_kb bigint,
+    vm_rss_before_kb bigint, vm_hwm_after_kb bigint
+);
+
 -- Reads under writes: every read of every reader, the writer's commits, and
 -- the errors each side printed.
 CREATE TABLE coursenav_bench.reads (
@@ -263,6 +269,16 @@ LANGUAGE sql AS $$
            CASE r.size WHEN small_size THEN coursenav_bench.verdict(r.median <= 1000)
                        WHEN large_size THEN coursenav_bench.verdict(r.median <= 20000) END
       FROM runs r
+    UNION ALL
+    SELECT format('4 %s m %s', lpad(m.size::text, 9, '0'), lpad(m.max_bytes, 12)), 'catalog sync',
+           format('peak backend memory, catalog_sync of %s course runs, catalog_max_bytes = %s',
+                  to_char(m.size, 'FM999,999,999'), m.max_bytes),
+           1, NULL, NULL, NULL,
+           format('private (RssAnon) +%s MB; VmHWM +%s MB; status %s after %s pages',
+                  round((m.rss_anon_peak_kb - m.rss_anon_before_kb) / 1024.0),
+                  round((m.vm_hwm_after_kb - m.vm_rss_before_kb) / 1024.0), m.status, m.pages),
+           NULL, NULL
+      FROM coursenav_bench.catalog_memory m
 $$;
 
 -- The Demo Course's rebuild; its reads come from read_report.
