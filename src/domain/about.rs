@@ -103,7 +103,10 @@ mod tests {
         let parent = links(Some("https://parent-social/"), Some("https://parent-marketing/"));
         let own = links(Some("https://ccx-social/"), Some("https://stale-own-marketing/"));
         assert_eq!(about_url(&ccx, None, Some(&parent), &settings(false, true)).unwrap(), "https://parent-marketing/");
-        assert_eq!(about_url(&ccx, Some(&own), Some(&parent), &settings(false, true)).unwrap(), "https://parent-marketing/");
+        assert_eq!(
+            about_url(&ccx, Some(&own), Some(&parent), &settings(false, true)).unwrap(),
+            "https://parent-marketing/"
+        );
         // Its own social sharing URL still comes first, and the LMS page is its own.
         assert_eq!(about_url(&ccx, Some(&own), Some(&parent), &settings(true, true)).unwrap(), "https://ccx-social/");
         assert_eq!(

@@ -445,7 +445,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_in_an_ignored_field_is_skipped_without_recursion() {
-        let deep = format!("{{\"next\": null, \"results\": [{{\"key\": \"k\", \"x\": {}{}}}]}}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(
+            "{{\"next\": null, \"results\": [{{\"key\": \"k\", \"x\": {}{}}}]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         let page = read_page(&deep, 5).unwrap();
         assert_eq!(run(&page, 0).key, Some(Loose::Text("k".into())));
     }

@@ -230,13 +230,13 @@ mod tests {
     #[test]
     fn reads_a_drf_page() {
         let p = page(json!({
-            "count": 3200, "next": "https://catalog/api/v1/course_runs/?page=2", "previous": null,
-            "results": [
-                {"key": "course-v1:A+B+C", "marketing_url": "https://www.example.org/course/b",
-                 "eligible_for_financial_aid": false, "content_language": "fr", "title": "B"},
-                {"key": "course-v1:A+D+C", "marketing_url": null, "content_language": null},
-                {"key": "course-v1:A+E+C"}
-            ]}))
+        "count": 3200, "next": "https://catalog/api/v1/course_runs/?page=2", "previous": null,
+        "results": [
+            {"key": "course-v1:A+B+C", "marketing_url": "https://www.example.org/course/b",
+             "eligible_for_financial_aid": false, "content_language": "fr", "title": "B"},
+            {"key": "course-v1:A+D+C", "marketing_url": null, "content_language": null},
+            {"key": "course-v1:A+E+C"}
+        ]}))
         .unwrap();
         assert_eq!(p.count, Some(3200));
         assert_eq!(p.next.as_deref(), Some("https://catalog/api/v1/course_runs/?page=2"));
@@ -250,7 +250,10 @@ mod tests {
                 content_language: Update::Set(Some("fr".into())),
             }
         );
-        assert_eq!((p.runs[1].marketing_url.clone(), p.runs[1].content_language.clone()), (Update::Set(None), Update::Set(None)));
+        assert_eq!(
+            (p.runs[1].marketing_url.clone(), p.runs[1].content_language.clone()),
+            (Update::Set(None), Update::Set(None))
+        );
         assert_eq!(p.runs[2].marketing_url, Update::Keep);
         assert_eq!(p.runs[2].eligible_for_financial_aid, None);
     }
@@ -267,9 +270,22 @@ mod tests {
 
     #[test]
     fn only_http_and_https_marketing_urls_are_accepted() {
-        assert_eq!(accept_marketing_url("https://www.edx.org/course/x").as_deref(), Some("https://www.edx.org/course/x"));
+        assert_eq!(
+            accept_marketing_url("https://www.edx.org/course/x").as_deref(),
+            Some("https://www.edx.org/course/x")
+        );
         assert_eq!(accept_marketing_url("http://Example.ORG").as_deref(), Some("http://example.org/"));
-        for bad in ["javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "ftp://x/y", "/course/x", "www.example.org", "garbage", "", "https://"] {
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "ftp://x/y",
+            "/course/x",
+            "www.example.org",
+            "garbage",
+            "",
+            "https://",
+        ] {
             assert_eq!(accept_marketing_url(bad), None, "{bad}");
         }
     }
@@ -320,10 +336,16 @@ mod tests {
             (br#"{"detail": "Authentication credentials were not provided."}"#.to_vec(), "not a course-run page"),
             (br#"{"next": null, "results": {}}"#.to_vec(), "\"results\" must be an array"),
             (br#"{"next": 5, "results": []}"#.to_vec(), "\"next\" must be a link or null"),
-            (br#"{"next": null, "results": [{"key": "a"}, {"marketing_url": "https://x/"}]}"#.to_vec(), "result 1 of the page has no \"key\""),
+            (
+                br#"{"next": null, "results": [{"key": "a"}, {"marketing_url": "https://x/"}]}"#.to_vec(),
+                "result 1 of the page has no \"key\"",
+            ),
             (br#"{"next": null, "results": [{"key": ""}]}"#.to_vec(), "result 0 of the page has no \"key\""),
             (br#"{"next": null, "results": [7]}"#.to_vec(), "result 0 of the page is not an object"),
-            (br#"{"next": null, "results": [{"key": "a", "eligible_for_financial_aid": "no"}]}"#.to_vec(), "course run \"a\""),
+            (
+                br#"{"next": null, "results": [{"key": "a", "eligible_for_financial_aid": "no"}]}"#.to_vec(),
+                "course run \"a\"",
+            ),
         ];
         for (body, needle) in cases {
             let e = parse_page(&body, 100).unwrap_err();
@@ -347,7 +369,9 @@ mod tests {
     #[test]
     fn a_page_holds_what_the_sync_keeps_not_what_it_was_sent() {
         let description = "x".repeat(100_000);
-        let full = page(json!({"next": null, "results": [{"key": "course-v1:A+B+C", "full_description": description}]})).unwrap();
+        let full =
+            page(json!({"next": null, "results": [{"key": "course-v1:A+B+C", "full_description": description}]}))
+                .unwrap();
         assert!(full.held_bytes() < 1_000, "{}", full.held_bytes());
         let long_key = page(json!({"next": null, "results": [{"key": "k".repeat(100_000)}]})).unwrap();
         assert!(long_key.held_bytes() > 100_000, "{}", long_key.held_bytes());

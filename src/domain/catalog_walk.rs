@@ -126,17 +126,13 @@ impl Walk {
         }
         let trimmed = catalog_api_url.trim().trim_end_matches('/');
         let root = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
-        let base = Url::parse(root)
-            .map_err(|e| format!("coursenav.catalog_api_url is not a URL ({e})"))?;
+        let base = Url::parse(root).map_err(|e| format!("coursenav.catalog_api_url is not a URL ({e})"))?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err("coursenav.catalog_api_url must be an http or https URL".into());
         }
         let mut first = Url::parse(&format!("{}/api/v1/course_runs/", base.as_str().trim_end_matches('/')))
             .map_err(|e| format!("coursenav.catalog_api_url is not a URL ({e})"))?;
-        first
-            .query_pairs_mut()
-            .append_pair("page_size", &page_size.to_string())
-            .append_pair("exclude_utm", "1");
+        first.query_pairs_mut().append_pair("page_size", &page_size.to_string()).append_pair("exclude_utm", "1");
         Ok(Walk { first, visited: HashSet::new(), page_size, most_pages: None, budget, held: 0 })
     }
 
@@ -192,7 +188,9 @@ impl Walk {
                 self.budget.max_pages
             ));
         }
-        let url = current.join(next).map_err(|e| format!("the next link \"{}\" is not a URL ({e})", cut(next, SHOWN_URL_CHARS)))?;
+        let url = current
+            .join(next)
+            .map_err(|e| format!("the next link \"{}\" is not a URL ({e})", cut(next, SHOWN_URL_CHARS)))?;
         if url.origin() != self.first.origin() {
             return Err(format!(
                 "the next link {} leaves the catalog at {}; the token is only ever sent to the catalog",
@@ -205,9 +203,7 @@ impl Walk {
         }
         if let Some(most) = self.most_pages {
             if self.visited.len() as u64 >= most {
-                return Err(format!(
-                    "the catalog keeps giving next links past the {most} pages its count allows"
-                ));
+                return Err(format!("the catalog keeps giving next links past the {most} pages its count allows"));
             }
         }
         Ok(url)
@@ -233,7 +229,10 @@ mod tests {
             assert_eq!(Walk::new(given, 100, ROOMY).unwrap().first().as_str(), expected, "{given}");
         }
         let prefixed = Walk::new("http://127.0.0.1:8381/catalog/api/v1", 5, ROOMY).unwrap();
-        assert_eq!(prefixed.first().as_str(), "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1");
+        assert_eq!(
+            prefixed.first().as_str(),
+            "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1"
+        );
     }
 
     #[test]
@@ -267,7 +266,13 @@ mod tests {
         let held = max - walk.body_limit(page_bound);
         assert!(held > 9_000 && held < 12_000, "{held}");
         let e = walk.body_too_large(page_bound);
-        assert!(e.contains(&format!("larger than the {} bytes left of coursenav.catalog_max_bytes (19000 bytes)", max - held)), "{e}");
+        assert!(
+            e.contains(&format!(
+                "larger than the {} bytes left of coursenav.catalog_max_bytes (19000 bytes)",
+                max - held
+            )),
+            "{e}"
+        );
         assert!(e.contains(&format!("by the {held} bytes the pages before it hold")), "{e}");
         assert!(walk.body_too_large(5_000).contains("larger than 5000 bytes, far more than the page size asked for"));
         // A page that would take the run past the budget is refused, and not held.
@@ -282,12 +287,20 @@ mod tests {
         let walk = Walk::new("https://discovery.example/", 100, ROOMY).unwrap();
         assert_eq!(walk.first().as_str(), "https://discovery.example/api/v1/course_runs/?page_size=100&exclude_utm=1");
         let walk = Walk::new("http://127.0.0.1:8381/catalog", 5, ROOMY).unwrap();
-        assert_eq!(walk.first().as_str(), "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1");
+        assert_eq!(
+            walk.first().as_str(),
+            "http://127.0.0.1:8381/catalog/api/v1/course_runs/?page_size=5&exclude_utm=1"
+        );
     }
 
     #[test]
     fn refuses_a_missing_or_odd_catalog_url() {
-        for (bad, needle) in [("", "not set"), ("not a url", "not a URL"), ("ftp://x/", "http or https"), ("file:///etc", "http or https")] {
+        for (bad, needle) in [
+            ("", "not set"),
+            ("not a url", "not a URL"),
+            ("ftp://x/", "http or https"),
+            ("file:///etc", "http or https"),
+        ] {
             let e = Walk::new(bad, 100, ROOMY).err().unwrap();
             assert!(e.contains(needle), "{bad}: {e}");
         }
@@ -300,8 +313,15 @@ mod tests {
         walk.read(&first, Some(6), 0).unwrap();
         let second = walk.follow(&first, "https://discovery.example/api/v1/course_runs/?page=2&page_size=2").unwrap();
         assert_eq!(second.query(), Some("page=2&page_size=2"));
-        assert_eq!(walk.follow(&first, "?page=2").unwrap().as_str(), "https://discovery.example/api/v1/course_runs/?page=2");
-        for elsewhere in ["https://evil.example/api/v1/course_runs/?page=2", "http://discovery.example/api/v1/course_runs/?page=2", "https://discovery.example:444/x"] {
+        assert_eq!(
+            walk.follow(&first, "?page=2").unwrap().as_str(),
+            "https://discovery.example/api/v1/course_runs/?page=2"
+        );
+        for elsewhere in [
+            "https://evil.example/api/v1/course_runs/?page=2",
+            "http://discovery.example/api/v1/course_runs/?page=2",
+            "https://discovery.example:444/x",
+        ] {
             let e = walk.follow(&first, elsewhere).unwrap_err();
             assert!(e.contains("leaves the catalog at https://discovery.example"), "{e}");
         }

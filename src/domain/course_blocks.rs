@@ -93,10 +93,7 @@ impl Room {
 }
 
 fn shape(course: &CourseKey, what: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        ProblemKind::BadShape,
-        format!("course \"{course}\": not the Course Blocks shape: {what}"),
-    )
+    Problem::new(ProblemKind::BadShape, format!("course \"{course}\": not the Course Blocks shape: {what}"))
 }
 
 fn field_problem(id: &str, field: &str, expected: &str) -> Problem {
@@ -237,7 +234,8 @@ impl<'de> Visitor<'de> for BlocksSeed<'_, '_> {
             let id = match &key {
                 Key::Text(id) => id.as_ref(),
                 Key::TooLong(len) => {
-                    let what = format!("invalid block key of {len} bytes, more than the {MAX_KEY_BYTES} a key may hold");
+                    let what =
+                        format!("invalid block key of {len} bytes, more than the {MAX_KEY_BYTES} a key may hold");
                     return Err(stop.stop(Problem::new(ProblemKind::BadKey, what)));
                 }
                 Key::NotText => return Err(stop.stop(shape(course, "a block key that is not a string"))),
@@ -303,9 +301,11 @@ impl<'de> Visitor<'de> for BlockSeed<'_, '_> {
             let name = name.as_str();
             if name == "children" {
                 let seed = ChildrenSeed { context: self.context, id };
-                children = map.next_value_seed(seed).map_err(|e| stop.reading(e, |e| field_holds(id, "children", e)))?;
+                children =
+                    map.next_value_seed(seed).map_err(|e| stop.reading(e, |e| field_holds(id, "children", e)))?;
             } else if let Some(slot) = field_slot(name) {
-                let value = map.next_value_seed(FieldSeed).map_err(|e| stop.reading(e, |e| field_holds(id, name, e)))?;
+                let value =
+                    map.next_value_seed(FieldSeed).map_err(|e| stop.reading(e, |e| field_holds(id, name, e)))?;
                 fields[slot] = Some(value);
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -479,7 +479,8 @@ fn parse_block(id: &str, key_type: &str, mut fields: Fields, children: Vec<Strin
     let format = json_fields::optional_string(field("format")).map_err(wrong("format"))?;
     let start = json_fields::optional_date(field("start")).map_err(wrong("start"))?;
     let due = json_fields::optional_date(field("due")).map_err(wrong("due"))?;
-    let visible_to_staff_only = json_fields::flag(field("visible_to_staff_only")).map_err(wrong("visible_to_staff_only"))?;
+    let visible_to_staff_only =
+        json_fields::flag(field("visible_to_staff_only")).map_err(wrong("visible_to_staff_only"))?;
     let hide_from_toc = json_fields::flag(field("hide_from_toc")).map_err(wrong("hide_from_toc"))?;
     Ok(Block {
         id: id.to_string(),
@@ -549,7 +550,11 @@ mod tests {
         let err = read_claiming(8_000_000, room).unwrap_err();
         assert_eq!(err.kind, ProblemKind::TooManyBlocks);
         assert!(err.message.contains(COURSE), "{}", err.message);
-        assert!(err.message.contains("rebuild 7 would hold 8000010 blocks, more than coursenav.max_blocks (200000)"), "{}", err.message);
+        assert!(
+            err.message.contains("rebuild 7 would hold 8000010 blocks, more than coursenav.max_blocks (200000)"),
+            "{}",
+            err.message
+        );
         // Exactly the room left is taken.
         assert_eq!(read_claiming(199_990, room), Ok(vec![]));
         assert_eq!(read_claiming(199_991, room).unwrap_err().kind, ProblemKind::TooManyBlocks);
@@ -587,14 +592,20 @@ mod tests {
     #[test]
     fn numbers_in_navigation_fields_are_refused_naming_block_and_field_and_never_read_as_null() {
         let ch = key("chapter", "c1");
-        for field in ["graded", "hide_from_toc", "start", "due", "children", "display_name", "visible_to_staff_only", "format"] {
+        for field in
+            ["graded", "hide_from_toc", "start", "due", "children", "display_name", "visible_to_staff_only", "format"]
+        {
             // 1e300 is a double; 1e400 is beyond one (serde_json's text
             // reader refuses it itself; the jsonb reader does the same).
             for number in ["1e300", "1e400", "-1e400", "1e-400"] {
                 let text = format!("{{\"blocks\": {{\"{ch}\": {{\"type\": \"chapter\", \"{field}\": {number}}}}}}}");
                 let err = parse_chunk(&course(), Room::unlimited(), &text).unwrap_err();
                 assert_eq!(err.kind, ProblemKind::BadShape, "{field} {number}");
-                assert!(err.message.contains(&ch) && err.message.contains(&format!("field \"{field}\"")), "{}", err.message);
+                assert!(
+                    err.message.contains(&ch) && err.message.contains(&format!("field \"{field}\"")),
+                    "{}",
+                    err.message
+                );
             }
         }
     }
@@ -614,7 +625,13 @@ mod tests {
         let doc = json!({"blocks": {ch.clone(): {"type": "chapter", "display_name": "n".repeat(20_000)}}});
         let err = parse(doc).unwrap_err();
         assert_eq!(err.kind, ProblemKind::BadShape);
-        assert!(err.message.contains(&ch) && err.message.contains("\"display_name\"") && err.message.contains("20000 bytes"), "{}", err.message);
+        assert!(
+            err.message.contains(&ch)
+                && err.message.contains("\"display_name\"")
+                && err.message.contains("20000 bytes"),
+            "{}",
+            err.message
+        );
         assert!(err.message.len() < 400, "the message does not echo the text");
     }
 
@@ -642,7 +659,9 @@ mod tests {
 
     #[test]
     fn rejects_documents_that_are_not_course_blocks() {
-        for doc in [json!([]), json!({"root": 3, "blocks": {}}), json!({"root": key("course", "c")}), json!({"blocks": []})] {
+        for doc in
+            [json!([]), json!({"root": 3, "blocks": {}}), json!({"root": key("course", "c")}), json!({"blocks": []})]
+        {
             let err = parse(doc).unwrap_err();
             assert_eq!(err.kind, ProblemKind::BadShape);
             assert!(err.message.contains(COURSE), "{}", err.message);

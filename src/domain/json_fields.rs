@@ -449,7 +449,10 @@ mod tests {
         assert_eq!(optional_string(field("3")), Err(FieldError::Wrong("a string or null, not a number".into())));
         assert_eq!(flag(field("\"yes\"")), Err(FieldError::Wrong("true, false or null, not \"yes\"".into())));
         assert_eq!(flag(field("[true]")), Err(FieldError::Wrong("true, false or null, not an array".into())));
-        assert_eq!(optional_date(field("{}")), Err(FieldError::Wrong("an RFC 3339 date or null, not an object".into())));
+        assert_eq!(
+            optional_date(field("{}")),
+            Err(FieldError::Wrong("an RFC 3339 date or null, not an object".into()))
+        );
     }
 
     #[test]
@@ -457,7 +460,13 @@ mod tests {
         let long = format!("\"{}\"", "x".repeat(MAX_TEXT_BYTES + 1));
         assert_eq!(field(&long), Some(FieldValue::LongText(MAX_TEXT_BYTES + 1)));
         let refusal = optional_string(field(&long)).unwrap_err();
-        assert_eq!(refusal, FieldError::Wrong(format!("a string or null of at most 16384 bytes, not a string of {} bytes", MAX_TEXT_BYTES + 1)));
+        assert_eq!(
+            refusal,
+            FieldError::Wrong(format!(
+                "a string or null of at most 16384 bytes, not a string of {} bytes",
+                MAX_TEXT_BYTES + 1
+            ))
+        );
         let longest = format!("\"{}\"", "x".repeat(MAX_TEXT_BYTES));
         assert_eq!(optional_string(field(&longest)).unwrap().unwrap().len(), MAX_TEXT_BYTES);
         let problem = refusal.problem("block \"b\"", "display_name");

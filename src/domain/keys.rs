@@ -104,9 +104,8 @@ fn plus_parts(body: &str) -> Option<(&str, &str, &str, Option<&str>)> {
         }
         [Some(org), Some(course), Some(run), Some(ccx), None] => {
             let n = ccx.strip_prefix("ccx@")?;
-            let ok = [org, course, run].iter().all(|p| is_part(p))
-                && !n.is_empty()
-                && n.chars().all(|c| c.is_ascii_digit());
+            let ok =
+                [org, course, run].iter().all(|p| is_part(p)) && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit());
             ok.then_some((org, course, run, Some(n)))
         }
         _ => None,
@@ -125,12 +124,7 @@ impl CourseKey {
             }
         } else if let Some(body) = key.strip_prefix("ccx-v1:") {
             if let Some((org, course, run, Some(ccx))) = plus_parts(body) {
-                return Ok(CourseKey::Ccx {
-                    org: owned(org),
-                    course: owned(course),
-                    run: owned(run),
-                    ccx: owned(ccx),
-                });
+                return Ok(CourseKey::Ccx { org: owned(org), course: owned(course), run: owned(run), ccx: owned(ccx) });
             }
         } else if let [org, course, run] = key.split('/').collect::<Vec<_>>().as_slice() {
             if [org, course, run].iter().all(|p| is_part(p)) {
@@ -143,11 +137,9 @@ impl CourseKey {
     /// The course a CCX course was made from; None for any other course.
     pub fn ccx_parent(&self) -> Option<CourseKey> {
         match self {
-            CourseKey::Ccx { org, course, run, .. } => Some(CourseKey::V1 {
-                org: org.clone(),
-                course: course.clone(),
-                run: run.clone(),
-            }),
+            CourseKey::Ccx { org, course, run, .. } => {
+                Some(CourseKey::V1 { org: org.clone(), course: course.clone(), run: run.clone() })
+            }
             _ => None,
         }
     }
@@ -160,9 +152,7 @@ impl CourseKey {
 
     pub fn number(&self) -> &str {
         match self {
-            CourseKey::V1 { course, .. }
-            | CourseKey::Legacy { course, .. }
-            | CourseKey::Ccx { course, .. } => course,
+            CourseKey::V1 { course, .. } | CourseKey::Legacy { course, .. } | CourseKey::Ccx { course, .. } => course,
         }
     }
 
@@ -260,10 +250,7 @@ pub fn block_key_of_course<'a>(key: &'a str, course: &CourseKey) -> Result<Block
     if block.belongs_to(course) {
         Ok(block)
     } else {
-        Err(Problem::new(
-            ProblemKind::BadKey,
-            format!("block \"{key}\" does not belong to course \"{course}\""),
-        ))
+        Err(Problem::new(ProblemKind::BadKey, format!("block \"{key}\" does not belong to course \"{course}\"")))
     }
 }
 

@@ -6,9 +6,9 @@
 //! text, so a read is a primary-key lookup that returns bytes as they are.
 
 use crate::domain::course_blocks::Block;
+use crate::domain::problem::{Problem, ProblemKind};
 use crate::domain::structure::{Structure, NAVIGATION_CONTAINERS};
 use crate::domain::visibility::{scheduled_content, Inherited};
-use crate::domain::problem::{Problem, ProblemKind};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 

@@ -83,13 +83,18 @@ impl Decimal<'_> {
 }
 
 fn decode(data: &[u8]) -> Result<Decimal<'_>, NumberProblem> {
-    let word = |at: usize| data.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]])).ok_or(NumberProblem::Malformed);
+    let word =
+        |at: usize| data.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]])).ok_or(NumberProblem::Malformed);
     let header = word(0)?;
     let decimal = match header & SIGN_MASK {
         SPECIAL => return Err(NumberProblem::Special),
         SHORT => {
             let magnitude = (header & SHORT_WEIGHT_MASK) as i64;
-            let weight = if header & SHORT_WEIGHT_SIGN_MASK != 0 { magnitude - (SHORT_WEIGHT_MASK as i64 + 1) } else { magnitude };
+            let weight = if header & SHORT_WEIGHT_SIGN_MASK != 0 {
+                magnitude - (SHORT_WEIGHT_MASK as i64 + 1)
+            } else {
+                magnitude
+            };
             Decimal {
                 negative: header & SHORT_SIGN_MASK != 0,
                 weight,
@@ -138,7 +143,15 @@ pub fn from_numeric(data: &[u8]) -> Result<Number, NumberProblem> {
         }
     }
     let leading = d.digit(0);
-    let leading_digits = if leading >= 1000 { 4 } else if leading >= 100 { 3 } else if leading >= 10 { 2 } else { 1 };
+    let leading_digits = if leading >= 1000 {
+        4
+    } else if leading >= 100 {
+        3
+    } else if leading >= 10 {
+        2
+    } else {
+        1
+    };
     let decimal_exponent = 4 * d.weight + leading_digits - 1;
     let out_of_range = NumberProblem::OutOfRange { decimal_exponent };
     // A double holds magnitudes from about 4.9e-324 to 1.8e308.
@@ -175,7 +188,8 @@ mod tests {
 
     /// A short-format numeric, as PostgreSQL writes small numbers.
     fn short(negative: bool, weight: i16, dscale: u16, digits: &[i16]) -> Vec<u8> {
-        let weight_bits = if weight < 0 { SHORT_WEIGHT_SIGN_MASK | (weight as u16 & SHORT_WEIGHT_MASK) } else { weight as u16 };
+        let weight_bits =
+            if weight < 0 { SHORT_WEIGHT_SIGN_MASK | (weight as u16 & SHORT_WEIGHT_MASK) } else { weight as u16 };
         let header = SHORT | if negative { SHORT_SIGN_MASK } else { 0 } | (dscale << SHORT_DSCALE_SHIFT) | weight_bits;
         let mut bytes = header.to_ne_bytes().to_vec();
         digits.iter().for_each(|d| bytes.extend(d.to_ne_bytes()));
@@ -201,7 +215,10 @@ mod tests {
         assert_eq!(from_numeric(&short(false, 0, 1, &[1])), Ok(Number::F64(1.0)));
         assert_eq!(from_numeric(&short(true, -1, 4, &[1])), Ok(Number::F64(-0.0001)));
         // 2^64 does not fit u64.
-        assert_eq!(from_numeric(&long(false, 4, 0, &[1844, 6744, 737, 955, 1616])), Ok(Number::F64(18446744073709551616.0)));
+        assert_eq!(
+            from_numeric(&long(false, 4, 0, &[1844, 6744, 737, 955, 1616])),
+            Ok(Number::F64(18446744073709551616.0))
+        );
         // 1e300 and 1e-300.
         assert_eq!(from_numeric(&long(false, 75, 0, &[1])), Ok(Number::F64(1e300)));
         assert_eq!(from_numeric(&long(false, -75, 300, &[1])), Ok(Number::F64(1e-300)));

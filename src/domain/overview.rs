@@ -228,7 +228,10 @@ mod tests {
     fn catalog_owned_fields_in_a_publish_are_not_read() {
         let doc = json!({"marketing_url": "https://evil.example", "eligible_for_financial_aid": false});
         let o = parse_overview(&course(), &doc.to_string()).unwrap();
-        assert_eq!(o, Overview { org: "OpenedX".into(), number: "DemoX".into(), run: "DemoCourse".into(), ..Default::default() });
+        assert_eq!(
+            o,
+            Overview { org: "OpenedX".into(), number: "DemoX".into(), run: "DemoCourse".into(), ..Default::default() }
+        );
     }
 
     #[test]
@@ -238,12 +241,21 @@ mod tests {
             (json!([1]), "expected a JSON object"),
             (json!({"display_name": 5}), "\"display_name\" must be a string"),
             (json!({"self_paced": "yes"}), "\"self_paced\" must be true, false or null"),
-            (json!({"start": "next tuesday"}), "\"start\" must be an RFC 3339 date in the years 0001 to 9999, not \"next tuesday\""),
+            (
+                json!({"start": "next tuesday"}),
+                "\"start\" must be an RFC 3339 date in the years 0001 to 9999, not \"next tuesday\"",
+            ),
             (json!({"end": "9999-12-31T23:00:00-05:00"}), "\"end\" must be an RFC 3339 date in the years 0001 to 9999"),
             (json!({"enrollment_start": "0000-06-01T00:00:00Z"}), "\"enrollment_start\" must be"),
             (json!({"enrollment_end": "2030-01-01T00:00:00+16:00"}), "offset beyond"),
-            (json!({"course_image_url": "u".repeat(20_000)}), "\"course_image_url\" must be a string or null of at most 16384 bytes"),
-            (json!({"social_sharing_url": {"deep": [1, 2]}}), "\"social_sharing_url\" must be a string or null, not an object"),
+            (
+                json!({"course_image_url": "u".repeat(20_000)}),
+                "\"course_image_url\" must be a string or null of at most 16384 bytes",
+            ),
+            (
+                json!({"social_sharing_url": {"deep": [1, 2]}}),
+                "\"social_sharing_url\" must be a string or null, not an object",
+            ),
             (json!({"id": "course-v1:Other+DemoX+DemoCourse"}), "names another course"),
         ] {
             let err = parse_overview(&course(), &doc.to_string()).unwrap_err();
@@ -257,13 +269,20 @@ mod tests {
     fn a_number_beyond_a_double_in_a_field_read_is_refused_naming_course_and_field() {
         let err = parse_overview(&course(), r#"{"start": 1e400}"#).unwrap_err();
         assert_eq!(err.kind, ProblemKind::BadShape);
-        assert!(err.message.contains("course \"course-v1:OpenedX+DemoX+DemoCourse\"") && err.message.contains("\"start\""), "{}", err.message);
+        assert!(
+            err.message.contains("course \"course-v1:OpenedX+DemoX+DemoCourse\"") && err.message.contains("\"start\""),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn fields_not_read_are_passed_over_whatever_they_hold() {
         let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
-        let text = format!(r#"{{"pacing": 1e300, "tabs": {deep}, "notes": "{}", "display_name": "Demo"}}"#, "n".repeat(100_000));
+        let text = format!(
+            r#"{{"pacing": 1e300, "tabs": {deep}, "notes": "{}", "display_name": "Demo"}}"#,
+            "n".repeat(100_000)
+        );
         let o = parse_overview(&course(), &text).unwrap();
         assert_eq!(o.display_name.as_deref(), Some("Demo"));
     }

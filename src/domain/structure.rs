@@ -41,9 +41,8 @@ fn structure_problem(course: &str, what: String) -> Problem {
 pub fn validate<'a, N: Node>(course: &str, root: Option<&str>, nodes: &'a [N]) -> Result<Structure<'a, N>, Problem> {
     let index = index_blocks(course, nodes)?;
     let root_id = root.ok_or_else(|| structure_problem(course, "the structure has no root".into()))?;
-    let root = *index
-        .get(root_id)
-        .ok_or_else(|| structure_problem(course, format!("root \"{root_id}\" has no block")))?;
+    let root =
+        *index.get(root_id).ok_or_else(|| structure_problem(course, format!("root \"{root_id}\" has no block")))?;
     if nodes[root].block_type() != "course" {
         return Err(structure_problem(
             course,
@@ -254,7 +253,11 @@ pub(crate) mod tests {
         let mut nodes = small_course();
         nodes.push(node("c2", "chapter", &["s1"]));
         nodes[0] = node("r", "course", &["c1", "c2"]);
-        expect(check(Some("r"), &nodes), ProblemKind::BadStructure, &["sequential \"s1\" has two parents", "\"c1\"", "\"c2\""]);
+        expect(
+            check(Some("r"), &nodes),
+            ProblemKind::BadStructure,
+            &["sequential \"s1\" has two parents", "\"c1\"", "\"c2\""],
+        );
     }
 
     #[test]

@@ -51,7 +51,10 @@ fn merged_root(rebuild: &Rebuild, chunk: &Chunk) -> Option<String> {
     match (&rebuild.root_key, &chunk.root) {
         (Some(old), Some(new)) if old != new => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("coursenav: course \"{}\": root \"{new}\" differs from root \"{old}\" given earlier", rebuild.course_id),
+            format!(
+                "coursenav: course \"{}\": root \"{new}\" differs from root \"{old}\" given earlier",
+                rebuild.course_id
+            ),
         ),
         (old, new) => new.clone().or_else(|| old.clone()),
     }
@@ -98,7 +101,10 @@ fn store_chunk(rebuild_id: i64, course_id: &str, block_count: i32, document: Jso
             }
         };
         if status != pg_sys::SPI_OK_INSERT as c_int {
-            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("coursenav: storing a chunk failed: SPI status {status}"));
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("coursenav: storing a chunk failed: SPI status {status}"),
+            );
         }
     });
     let query = format!(

@@ -5,8 +5,8 @@
 use crate::domain::course_blocks::{read_chunk, Block};
 use crate::domain::keys::CourseKey;
 use crate::domain::navigation::{navigation_json, Stamp};
-use crate::domain::structure::validate;
 use crate::domain::problem::{Problem, ProblemKind};
+use crate::domain::structure::validate;
 use crate::pg::errors::{raise_problem, raise_with_hint, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
 use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
@@ -68,7 +68,9 @@ fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
                 Some(parsed) => parsed,
                 None => match row.get::<JsonbValue>(3)? {
                     // Dropped (its detoasted copy freed) once read.
-                    Some(document) => read_chunk(&course, block_room(rebuild_id, held), &mut document.reader()).or_raise().blocks,
+                    Some(document) => {
+                        read_chunk(&course, block_room(rebuild_id, held), &mut document.reader()).or_raise().blocks
+                    }
                     None => continue,
                 },
             };
@@ -81,7 +83,10 @@ fn read_blocks(course_id: &str, rebuild_id: i64) -> Vec<Block> {
             } else {
                 if blocks.try_reserve(chunk.len()).is_err() {
                     let what = format!("{} blocks", blocks.len() + chunk.len());
-                    raise_problem(Problem::new(ProblemKind::OutOfMemory, format!("course \"{course}\": no memory could be reserved for {what}")));
+                    raise_problem(Problem::new(
+                        ProblemKind::OutOfMemory,
+                        format!("course \"{course}\": no memory could be reserved for {what}"),
+                    ));
                 }
                 blocks.extend(chunk);
             }

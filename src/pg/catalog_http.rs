@@ -66,7 +66,10 @@ impl CatalogClient {
 
     /// A read timeout, whether ureq reports it as its own or as the socket's.
     fn no_answer(&self) -> String {
-        format!("the catalog did not answer within coursenav.catalog_read_timeout ({} ms)", self.read_timeout.as_millis())
+        format!(
+            "the catalog did not answer within coursenav.catalog_read_timeout ({} ms)",
+            self.read_timeout.as_millis()
+        )
     }
 
     fn describe(&self, error: ureq::Error) -> String {

@@ -51,9 +51,13 @@ mod tests {
         sync_marketing_url(COURSE, "https://www.example.org/course/demo");
 
         // Today's publish sends a new overview, even one naming catalog fields.
-        publish(COURSE, "v2", json!({"display_name": "Demo, second edition", "self_paced": false,
+        publish(
+            COURSE,
+            "v2",
+            json!({"display_name": "Demo, second edition", "self_paced": false,
                                       "marketing_url": "https://publisher.example/wrong",
-                                      "eligible_for_financial_aid": true}));
+                                      "eligible_for_financial_aid": true}),
+        );
         let kept = Spi::get_three::<String, bool, String>(&format!(
             "SELECT marketing_url, eligible_for_financial_aid, content_language FROM coursenav.course_overviews
               WHERE course_id = {}",
@@ -75,7 +79,13 @@ mod tests {
             text(&format!("SELECT display_name FROM coursenav.course_overviews WHERE course_id = {}", quote(COURSE))),
             Some("Demo, second edition".into())
         );
-        assert_eq!(text(&format!("SELECT published_version FROM coursenav.course_versions WHERE course_id = {}", quote(COURSE))), Some("v3".into()));
+        assert_eq!(
+            text(&format!(
+                "SELECT published_version FROM coursenav.course_versions WHERE course_id = {}",
+                quote(COURSE)
+            )),
+            Some("v3".into())
+        );
     }
 
     #[pg_test]
@@ -130,7 +140,10 @@ mod tests {
         assert_eq!(about(ccx).as_deref(), Some("https://www.example.org/course/demo"));
         publish(ccx, "c1", json!({"display_name": "Demo for my class"}));
         assert_eq!(about(ccx).as_deref(), Some("https://www.example.org/course/demo"));
-        let ccx_org = text(&format!("SELECT org || '/' || number || '/' || run FROM coursenav.course_overviews WHERE course_id = {}", quote(ccx)));
+        let ccx_org = text(&format!(
+            "SELECT org || '/' || number || '/' || run FROM coursenav.course_overviews WHERE course_id = {}",
+            quote(ccx)
+        ));
         assert_eq!(ccx_org.as_deref(), Some("OpenedX/DemoX/DemoCourse"));
         Spi::run("SET LOCAL coursenav.enable_marketing_site = off").unwrap();
         assert_eq!(about(ccx), Some(format!("https://lms.example/courses/{ccx}/about")));
@@ -146,33 +159,57 @@ mod tests {
             "block-v1:OpenedX+Other+Run+type@course+block@course": {"type": "course", "children": []}}});
         for (course, blocks) in [(COURSE, &blocks), (other, &other_blocks)] {
             publish(course, "v1", json!({"display_name": course}));
-            Spi::run(&format!("SELECT coursenav.rebuild({}, 'v1', {}::jsonb)", quote(course), quote(&blocks.to_string()))).unwrap();
+            Spi::run(&format!(
+                "SELECT coursenav.rebuild({}, 'v1', {}::jsonb)",
+                quote(course),
+                quote(&blocks.to_string())
+            ))
+            .unwrap();
             Spi::run(&format!("SELECT coursenav.begin_rebuild({}, 'v2')", quote(course))).unwrap();
         }
-        let tables = ["course_overviews", "navigation_trees", "course_versions", "version_history", "blocks", "block_structures", "publish_log"];
+        let tables = [
+            "course_overviews",
+            "navigation_trees",
+            "course_versions",
+            "version_history",
+            "blocks",
+            "block_structures",
+            "publish_log",
+        ];
         let count = |course: &str| -> i64 {
             tables
                 .iter()
-                .map(|t| Spi::get_one::<i64>(&format!("SELECT count(*) FROM coursenav.{t} WHERE course_id = {}", quote(course))).unwrap().unwrap())
+                .map(|t| {
+                    Spi::get_one::<i64>(&format!(
+                        "SELECT count(*) FROM coursenav.{t} WHERE course_id = {}",
+                        quote(course)
+                    ))
+                    .unwrap()
+                    .unwrap()
+                })
                 .sum()
         };
         let other_before = count(other);
         assert!(count(COURSE) >= 8);
-        assert_eq!(Spi::get_one::<bool>(&format!("SELECT coursenav.delete_course({})", quote(COURSE))).unwrap(), Some(true));
+        assert_eq!(
+            Spi::get_one::<bool>(&format!("SELECT coursenav.delete_course({})", quote(COURSE))).unwrap(),
+            Some(true)
+        );
         assert_eq!(count(COURSE), 0);
         assert_eq!(count(other), other_before);
         assert_eq!(text(&format!("SELECT coursenav.navigation_tree({})::text", quote(COURSE))), None);
         assert_eq!(about(COURSE), None);
-        assert_eq!(Spi::get_one::<bool>(&format!("SELECT coursenav.delete_course({})", quote(COURSE))).unwrap(), Some(false));
+        assert_eq!(
+            Spi::get_one::<bool>(&format!("SELECT coursenav.delete_course({})", quote(COURSE))).unwrap(),
+            Some(false)
+        );
         // The course can be published again from scratch.
         publish(COURSE, "v1", json!({}));
     }
 
     #[pg_test]
     fn a_sync_without_settings_is_recorded_as_failed() {
-        let run = |_: ()| {
-            Spi::get_two::<String, String>("SELECT status, error FROM coursenav.catalog_sync()").unwrap()
-        };
+        let run = |_: ()| Spi::get_two::<String, String>("SELECT status, error FROM coursenav.catalog_sync()").unwrap();
         assert_eq!(run(()), (Some("failed".into()), Some("coursenav.catalog_api_url is not set".into())));
         Spi::run("SET LOCAL coursenav.catalog_api_url = 'http://127.0.0.1:9'").unwrap();
         let (status, error) = run(());
@@ -185,7 +222,10 @@ mod tests {
         assert_eq!(status.as_deref(), Some("failed"));
         assert!(error.contains("page 1") && error.contains("cannot reach the catalog"), "{error}");
         assert!(!error.contains("tok-123-secret"));
-        let runs = Spi::get_one::<i64>("SELECT count(*) FROM coursenav.catalog_sync_runs WHERE finished_at IS NOT NULL AND status = 'failed'").unwrap();
+        let runs = Spi::get_one::<i64>(
+            "SELECT count(*) FROM coursenav.catalog_sync_runs WHERE finished_at IS NOT NULL AND status = 'failed'",
+        )
+        .unwrap();
         assert_eq!(runs, Some(3));
     }
 
@@ -193,15 +233,27 @@ mod tests {
     fn only_the_owner_reads_the_token() {
         Spi::run("CREATE ROLE coursenav_app_reader IN ROLE coursenav_reader, coursenav_writer").unwrap();
         let may = |table: &str| {
-            Spi::get_one::<bool>(&format!("SELECT has_table_privilege('coursenav_app_reader', 'coursenav.{table}', 'SELECT')")).unwrap().unwrap()
+            Spi::get_one::<bool>(&format!(
+                "SELECT has_table_privilege('coursenav_app_reader', 'coursenav.{table}', 'SELECT')"
+            ))
+            .unwrap()
+            .unwrap()
         };
         assert!(!may("catalog_credentials"));
         assert!(may("course_overviews"));
-        let monitor = Spi::get_one::<bool>("SELECT has_table_privilege('pg_monitor', 'coursenav.catalog_credentials', 'SELECT')").unwrap();
+        let monitor =
+            Spi::get_one::<bool>("SELECT has_table_privilege('pg_monitor', 'coursenav.catalog_credentials', 'SELECT')")
+                .unwrap();
         assert_eq!(monitor, Some(false));
-        let set_token = Spi::get_one::<bool>("SELECT has_function_privilege('coursenav_app_reader', 'coursenav.set_catalog_token(text)', 'EXECUTE')").unwrap();
+        let set_token = Spi::get_one::<bool>(
+            "SELECT has_function_privilege('coursenav_app_reader', 'coursenav.set_catalog_token(text)', 'EXECUTE')",
+        )
+        .unwrap();
         assert_eq!(set_token, Some(false));
-        let about_url = Spi::get_one::<bool>("SELECT has_function_privilege('coursenav_app_reader', 'coursenav.course_about_url(text)', 'EXECUTE')").unwrap();
+        let about_url = Spi::get_one::<bool>(
+            "SELECT has_function_privilege('coursenav_app_reader', 'coursenav.course_about_url(text)', 'EXECUTE')",
+        )
+        .unwrap();
         assert_eq!(about_url, Some(true));
     }
 

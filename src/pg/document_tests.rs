@@ -59,7 +59,11 @@ mod tests {
             "SELECT coursenav.add_blocks({id}, jsonb_build_object('blocks',
                  (SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 5000) g)))"
         );
-        assert_error(&bomb, "54000", &[COURSE, &format!("rebuild {id} would hold 5000 blocks"), "coursenav.max_blocks (1000)"]);
+        assert_error(
+            &bomb,
+            "54000",
+            &[COURSE, &format!("rebuild {id} would hold 5000 blocks"), "coursenav.max_blocks (1000)"],
+        );
     }
 
     #[pg_test]
@@ -97,7 +101,9 @@ mod tests {
             serving_version()
         };
         let chapter = key("chapter", "c");
-        for field in ["graded", "hide_from_toc", "visible_to_staff_only", "start", "due", "children", "display_name", "format"] {
+        for field in
+            ["graded", "hide_from_toc", "visible_to_staff_only", "start", "due", "children", "display_name", "format"]
+        {
             for number in ["1e400", "-1e400", "1e-400", "1e131071"] {
                 // Spliced in as text: serde_json cannot hold these numbers.
                 let mut document = course();
@@ -120,13 +126,17 @@ mod tests {
         );
         assert_eq!(error_of(&rebuild_statement(&document)), "no error");
         // The stored document keeps the number as it came.
-        let kept = Spi::get_one::<bool>("SELECT bool_or(document::text LIKE '%\"weight\": 1000%') FROM coursenav.block_chunks").unwrap();
+        let kept = Spi::get_one::<bool>(
+            "SELECT bool_or(document::text LIKE '%\"weight\": 1000%') FROM coursenav.block_chunks",
+        )
+        .unwrap();
         assert_eq!(kept, Some(true));
     }
 
     #[pg_test]
     fn a_root_that_is_a_number_beyond_a_double_is_not_read_as_a_missing_root() {
-        let document = course().to_string().replacen(&format!("\"root\":\"{}\"", key("course", "course")), "\"root\":1e400", 1);
+        let document =
+            course().to_string().replacen(&format!("\"root\":\"{}\"", key("course", "course")), "\"root\":1e400", 1);
         assert!(document.contains("1e400"));
         assert_error(&rebuild_statement(&document), "22023", &[COURSE, "\"root\" must be a block id"]);
     }
@@ -134,10 +144,26 @@ mod tests {
     #[pg_test]
     fn numbers_are_read_from_their_stored_digits_as_a_json_parser_reads_their_text() {
         let numbers = [
-            "0", "1", "-1", "2.5", "1.0", "0.000001", "1e300", "-1e-300", "123456789.123456789",
-            "9223372036854775807", "-9223372036854775808", "18446744073709551615", "18446744073709551616",
-            "123456789012345678901234567890", "3.14159265358979323846264338327950288", "1.7976931348623157e308",
-            "5e-324", "0.1", "100000000", "99999999999999999999",
+            "0",
+            "1",
+            "-1",
+            "2.5",
+            "1.0",
+            "0.000001",
+            "1e300",
+            "-1e-300",
+            "123456789.123456789",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "123456789012345678901234567890",
+            "3.14159265358979323846264338327950288",
+            "1.7976931348623157e308",
+            "5e-324",
+            "0.1",
+            "100000000",
+            "99999999999999999999",
         ];
         let text = format!("[{}]", numbers.join(","));
         let expected: Value = serde_json::from_str(&text).unwrap();
@@ -179,7 +205,11 @@ mod tests {
 
     #[pg_test]
     fn bad_overview_dates_are_22023_naming_the_course_and_field() {
-        for (field, date) in [("start", "9999-12-31T23:00:00-05:00"), ("end", "0000-01-01T00:00:00Z"), ("enrollment_start", "2030-01-01T00:00:00-16:00")] {
+        for (field, date) in [
+            ("start", "9999-12-31T23:00:00-05:00"),
+            ("end", "0000-01-01T00:00:00Z"),
+            ("enrollment_start", "2030-01-01T00:00:00-16:00"),
+        ] {
             let overview = json!({ field: date }).to_string();
             assert_error(&publish_statement(&overview), "22023", &[COURSE, &format!("\"{field}\""), date]);
         }
@@ -219,7 +249,11 @@ mod tests {
         let mut document = course();
         document["blocks"][&chapter]["display_name"] = json!("n".repeat(3 << 20));
         let error = error_of(&rebuild_statement(&document.to_string()));
-        assert!(error.starts_with("22023: ") && error.contains(&chapter) && error.contains("at most 16384 bytes"), "{}", &error[..200.min(error.len())]);
+        assert!(
+            error.starts_with("22023: ") && error.contains(&chapter) && error.contains("at most 16384 bytes"),
+            "{}",
+            &error[..200.min(error.len())]
+        );
     }
 
     /// Whether the blocks add_blocks parsed for chunk 1 of rebuild `id` are
@@ -249,31 +283,40 @@ mod tests {
 
     #[pg_test]
     fn a_chunk_updated_before_completion_is_read_as_stored() {
-        let error = complete_after_rewrite(|id, document| {
-            Spi::run(&format!(
-                "UPDATE coursenav.block_chunks SET document = {}::jsonb WHERE rebuild_id = {id} AND chunk_no = 1",
-                quote(document)
-            ))
-            .unwrap();
-        }, false);
+        let error = complete_after_rewrite(
+            |id, document| {
+                Spi::run(&format!(
+                    "UPDATE coursenav.block_chunks SET document = {}::jsonb WHERE rebuild_id = {id} AND chunk_no = 1",
+                    quote(document)
+                ))
+                .unwrap();
+            },
+            false,
+        );
         assert!(error.starts_with("23514: ") && error.contains(COURSE), "{error}");
         assert_eq!(serving_version(), None);
     }
 
     #[pg_test]
     fn a_chunk_deleted_and_inserted_again_with_its_number_is_read_as_stored() {
-        let error = complete_after_rewrite(|id, document| {
-            Spi::run(&format!("DELETE FROM coursenav.block_chunks WHERE rebuild_id = {id} AND chunk_no = 1")).unwrap();
-            Spi::run(&format!(
-                "INSERT INTO coursenav.block_chunks (course_id, rebuild_id, chunk_no, block_count, document)
+        let error = complete_after_rewrite(
+            |id, document| {
+                Spi::run(&format!("DELETE FROM coursenav.block_chunks WHERE rebuild_id = {id} AND chunk_no = 1"))
+                    .unwrap();
+                Spi::run(&format!(
+                    "INSERT INTO coursenav.block_chunks (course_id, rebuild_id, chunk_no, block_count, document)
                  VALUES ({}, {id}, 1, 4, {}::jsonb)",
-                quote(COURSE),
-                quote(document)
-            ))
-            .unwrap();
-            let number = Spi::get_one::<i32>(&format!("SELECT chunk_no FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
-            assert_eq!(number.unwrap(), Some(1));
-        }, false);
+                    quote(COURSE),
+                    quote(document)
+                ))
+                .unwrap();
+                let number = Spi::get_one::<i32>(&format!(
+                    "SELECT chunk_no FROM coursenav.block_chunks WHERE rebuild_id = {id}"
+                ));
+                assert_eq!(number.unwrap(), Some(1));
+            },
+            false,
+        );
         assert!(error.starts_with("23514: ") && error.contains(COURSE), "{error}");
         assert_eq!(serving_version(), None);
     }

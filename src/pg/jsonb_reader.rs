@@ -144,8 +144,13 @@ enum Item<'de> {
     Numeric(&'de [u8]),
     /// A string's bytes (a key or a value).
     Text(&'de [u8]),
-    Array { elements: usize, raw_scalar: bool },
-    Object { pairs: usize },
+    Array {
+        elements: usize,
+        raw_scalar: bool,
+    },
+    Object {
+        pairs: usize,
+    },
     /// A nested container passed over (the iterator was told to skip it).
     Binary,
     Unknown(jbvType::Type),

@@ -4,11 +4,11 @@
 mod about;
 mod add_blocks;
 mod build_navigation;
-mod jsonb_reader;
 mod catalog_http;
 mod catalog_sync;
 mod catalog_token;
 mod errors;
+mod jsonb_reader;
 mod keys;
 mod overviews;
 mod parsed_chunks;

@@ -15,7 +15,8 @@ mod tests {
 
     fn block(block_type: &str, name: &str, children: &[String]) -> (String, Value) {
         let id = key(block_type, name);
-        let value = json!({"id": id, "type": block_type, "display_name": format!("{block_type} {name}"), "children": children});
+        let value =
+            json!({"id": id, "type": block_type, "display_name": format!("{block_type} {name}"), "children": children});
         (id, value)
     }
 
@@ -73,7 +74,10 @@ mod tests {
         assert_eq!(tree["root"], key("course", "course"));
         let blocks = tree["blocks"].as_object().unwrap();
         assert_eq!(blocks.len(), 1 + 3 * 3, "course, chapters, sequentials, verticals; no html");
-        assert_eq!(tree["blocks"][key("course", "course")]["children"], json!([key("chapter", "c0"), key("chapter", "c1"), key("chapter", "c2")]));
+        assert_eq!(
+            tree["blocks"][key("course", "course")]["children"],
+            json!([key("chapter", "c0"), key("chapter", "c1"), key("chapter", "c2")])
+        );
         assert_eq!(serving_version(), Some(version));
     }
 
@@ -99,17 +103,21 @@ mod tests {
     #[pg_test]
     fn chunks_build_one_structure() {
         let whole = course(2);
-        let id = Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
+        let id =
+            Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
         let blocks = whole["blocks"].as_object().unwrap();
         let (first, second): (Vec<_>, Vec<_>) = blocks.iter().enumerate().partition(|(i, _)| i % 2 == 0);
         for (part, with_root) in [(first, false), (second, true)] {
-            let map: serde_json::Map<String, Value> = part.into_iter().map(|(_, (k, v))| (k.clone(), v.clone())).collect();
+            let map: serde_json::Map<String, Value> =
+                part.into_iter().map(|(_, (k, v))| (k.clone(), v.clone())).collect();
             let chunk = if with_root { json!({"root": whole["root"], "blocks": map}) } else { json!({"blocks": map}) };
             Spi::run(&format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&chunk.to_string()))).unwrap();
         }
         Spi::run(&format!("SELECT coursenav.complete_rebuild({id})")).unwrap();
         assert_eq!(tree().unwrap()["blocks"].as_object().unwrap().len(), 7);
-        let count = Spi::get_one::<i32>(&format!("SELECT block_count FROM coursenav.block_structures WHERE rebuild_id = {id}")).unwrap();
+        let count =
+            Spi::get_one::<i32>(&format!("SELECT block_count FROM coursenav.block_structures WHERE rebuild_id = {id}"))
+                .unwrap();
         assert_eq!(count, Some(9));
         assert_error(
             &format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&course(1).to_string())),
@@ -121,14 +129,17 @@ mod tests {
 
     #[pg_test]
     fn a_late_rebuild_of_an_older_publish_is_superseded() {
-        let old = Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
+        let old =
+            Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
         Spi::run(&format!("SELECT coursenav.add_blocks({old}, {}::jsonb)", quote(&course(1).to_string()))).unwrap();
         let newer = rebuild("v2", &course(2)).unwrap();
         let result = Spi::get_one::<String>(&format!("SELECT coursenav.complete_rebuild({old})::text")).unwrap();
         assert_eq!(result, None);
         assert_eq!(serving_version(), Some(newer));
         assert_eq!(tree().unwrap()["course_version"], "v2");
-        let status = Spi::get_one::<String>(&format!("SELECT status FROM coursenav.block_structures WHERE rebuild_id = {old}")).unwrap();
+        let status =
+            Spi::get_one::<String>(&format!("SELECT status FROM coursenav.block_structures WHERE rebuild_id = {old}"))
+                .unwrap();
         assert_eq!(status.as_deref(), Some("superseded"));
     }
 
@@ -145,10 +156,15 @@ mod tests {
     #[pg_test]
     fn failing_a_rebuild_keeps_the_previous_version() {
         let serving = rebuild("v1", &course(1)).unwrap();
-        let id = Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v2')", quote(COURSE))).unwrap().unwrap();
+        let id =
+            Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v2')", quote(COURSE))).unwrap().unwrap();
         Spi::run(&format!("SELECT coursenav.fail_rebuild({id}, 'collector crashed')")).unwrap();
         assert_eq!(serving_version(), Some(serving));
-        let error = Spi::get_one::<String>(&format!("SELECT last_rebuild_error FROM coursenav.course_status WHERE course_id = {}", quote(COURSE))).unwrap();
+        let error = Spi::get_one::<String>(&format!(
+            "SELECT last_rebuild_error FROM coursenav.course_status WHERE course_id = {}",
+            quote(COURSE)
+        ))
+        .unwrap();
         assert_eq!(error.as_deref(), Some("collector crashed"));
         assert_error(&format!("SELECT coursenav.complete_rebuild({id})"), "55000", &["already failed", COURSE]);
         assert_error(&format!("SELECT coursenav.fail_rebuild({id}, 'again')"), "55000", &["already failed"]);
@@ -179,7 +195,8 @@ mod tests {
         cases.push((cycle, "23514", vec!["cycle".into(), key("html", "h0")]));
 
         let mut two_parents = course(2);
-        two_parents["blocks"][key("chapter", "c1")]["children"] = json!([key("sequential", "s1"), key("sequential", "s0")]);
+        two_parents["blocks"][key("chapter", "c1")]["children"] =
+            json!([key("sequential", "s1"), key("sequential", "s0")]);
         cases.push((two_parents, "23514", vec!["two parents".into(), key("sequential", "s0")]));
 
         let mut foreign = course(1);
@@ -244,7 +261,8 @@ mod tests {
             quote(&kept.to_string()),
         ))
         .unwrap();
-        let chunks = Spi::get_one::<i64>(&format!("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
+        let chunks =
+            Spi::get_one::<i64>(&format!("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
         assert_eq!(chunks.unwrap(), Some(1));
         Spi::run(&format!("SELECT coursenav.complete_rebuild({id})")).unwrap();
         assert_eq!(tree().unwrap()["blocks"][key("chapter", "c0")]["display_name"], "kept");
@@ -282,7 +300,11 @@ mod tests {
     #[pg_test]
     fn null_arguments_and_bad_course_keys_are_named() {
         assert_error("SELECT coursenav.rebuild(NULL, 'v1', '{}')", "22004", &["course_id"]);
-        assert_error(&format!("SELECT coursenav.rebuild({}, NULL, '{{}}')", quote(COURSE)), "22004", &["course_version"]);
+        assert_error(
+            &format!("SELECT coursenav.rebuild({}, NULL, '{{}}')", quote(COURSE)),
+            "22004",
+            &["course_version"],
+        );
         assert_error(&format!("SELECT coursenav.rebuild({}, 'v1', NULL)", quote(COURSE)), "22004", &["blocks"]);
         assert_error("SELECT coursenav.add_blocks(NULL, '{}')", "22004", &["rebuild_id"]);
         assert_error("SELECT coursenav.complete_rebuild(NULL)", "22004", &["rebuild_id"]);

@@ -100,9 +100,16 @@ mod tests {
     fn monitoring_roles_read_the_version_tables_and_views_but_never_the_token() {
         role("cn_monitor", "pg_monitor");
         let readable = relations_with("cn_monitor", "SELECT");
-        for wanted in
-            ["block_structures", "catalog_sync_runs", "catalog_sync_schedule", "course_status", "course_versions", "publish_log", "structure_versions", "version_history"]
-        {
+        for wanted in [
+            "block_structures",
+            "catalog_sync_runs",
+            "catalog_sync_schedule",
+            "course_status",
+            "course_versions",
+            "publish_log",
+            "structure_versions",
+            "version_history",
+        ] {
             assert!(readable.iter().any(|r| r == wanted), "pg_monitor cannot read {wanted}: {readable:?}");
         }
         assert!(!readable.iter().any(|r| r == "catalog_credentials"), "{readable:?}");

@@ -12,7 +12,8 @@ mod tests {
     /// A rebuild of the course with one chunk.
     fn rebuild_with_a_chunk() -> i64 {
         let root = "block-v1:OpenedX+Timeout+2030+type@course+block@course";
-        let id = Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
+        let id =
+            Spi::get_one::<i64>(&format!("SELECT coursenav.begin_rebuild({}, 'v1')", quote(COURSE))).unwrap().unwrap();
         let blocks = format!(r#"{{"root": "{root}", "blocks": {{"{root}": {{"type": "course"}}}}}}"#);
         Spi::run(&format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&blocks))).unwrap();
         id
@@ -34,9 +35,12 @@ mod tests {
     }
 
     fn status_and_chunks(id: i64) -> (String, i64, Option<String>) {
-        let status = Spi::get_one::<String>(&format!("SELECT status FROM coursenav.block_structures WHERE rebuild_id = {id}"));
-        let chunks = Spi::get_one::<i64>(&format!("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
-        let error = Spi::get_one::<String>(&format!("SELECT error FROM coursenav.block_structures WHERE rebuild_id = {id}"));
+        let status =
+            Spi::get_one::<String>(&format!("SELECT status FROM coursenav.block_structures WHERE rebuild_id = {id}"));
+        let chunks =
+            Spi::get_one::<i64>(&format!("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = {id}"));
+        let error =
+            Spi::get_one::<String>(&format!("SELECT error FROM coursenav.block_structures WHERE rebuild_id = {id}"));
         (status.unwrap().unwrap(), chunks.unwrap().unwrap(), error.unwrap())
     }
 
@@ -67,7 +71,9 @@ mod tests {
     fn the_next_rebuild_of_the_course_fails_its_abandoned_ones_and_no_other_courses() {
         Spi::run("SET LOCAL coursenav.rebuild_timeout = '1h'").unwrap();
         let stale = abandoned_rebuild("2 hours");
-        let other = Spi::get_one::<i64>("SELECT coursenav.begin_rebuild('course-v1:OpenedX+Other+2030', 'v1')").unwrap().unwrap();
+        let other = Spi::get_one::<i64>("SELECT coursenav.begin_rebuild('course-v1:OpenedX+Other+2030', 'v1')")
+            .unwrap()
+            .unwrap();
         Spi::run(&format!("UPDATE coursenav.block_structures SET started_at = clock_timestamp() - interval '2 hours' WHERE rebuild_id = {other}")).unwrap();
         Spi::run(&format!("SELECT coursenav.begin_rebuild({}, 'v2')", quote(COURSE))).unwrap();
         assert_eq!(status_and_chunks(stale).0, "failed");

@@ -21,15 +21,15 @@ fn marketing(i: usize, label: &str) -> String {
 
 /// Course runs 0..n as the catalog lists them, marketing URLs labelled.
 fn catalog_runs(n: usize, label: &str) -> Vec<Value> {
-    (0..n).map(|i| run(&course(i), json!(marketing(i, label)), i % 2 == 0, if label == "v1" { "en" } else { "fr" })).collect()
+    (0..n)
+        .map(|i| run(&course(i), json!(marketing(i, label)), i % 2 == 0, if label == "v1" { "en" } else { "fr" }))
+        .collect()
 }
 
 fn publish_overviews(client: &mut Client, n: usize) {
     for i in 0..n {
         let overview = json!({"display_name": format!("Course {i}"), "start": "2030-01-01T00:00:00Z"}).to_string();
-        client
-            .execute("SELECT coursenav.publish_course($1, 'v1', $2::text::jsonb)", &[&course(i), &overview])
-            .unwrap();
+        client.execute("SELECT coursenav.publish_course($1, 'v1', $2::text::jsonb)", &[&course(i), &overview]).unwrap();
     }
 }
 
@@ -391,10 +391,8 @@ fn cancel_and_statement_timeout_stop_a_run_against_a_slow_catalog() {
 
 #[test]
 fn pg_cron_runs_the_scheduled_sync() {
-    let cluster = Cluster::start(
-        "catalog-cron",
-        &["shared_preload_libraries = 'pg_cron'", "cron.database_name = 'postgres'"],
-    );
+    let cluster =
+        Cluster::start("catalog-cron", &["shared_preload_libraries = 'pg_cron'", "cron.database_name = 'postgres'"]);
     let mut setup = cluster.connect();
     setup.batch_execute("CREATE EXTENSION pg_cron").unwrap();
     publish_overviews(&mut setup, 4);
@@ -457,7 +455,10 @@ fn a_publish_during_a_sync_against_a_slow_catalog_does_not_wait_for_the_catalog(
     setup.batch_execute("SET statement_timeout = '500ms'").unwrap();
     let started = Instant::now();
     setup
-        .execute("SELECT coursenav.publish_course($1, 'v2', '{\"display_name\": \"Published mid-sync\"}')", &[&course(0)])
+        .execute(
+            "SELECT coursenav.publish_course($1, 'v2', '{\"display_name\": \"Published mid-sync\"}')",
+            &[&course(0)],
+        )
         .unwrap();
     assert!(started.elapsed() < Duration::from_millis(500));
     assert!(!syncing.is_finished(), "the sync was still running during the publish");
@@ -465,7 +466,10 @@ fn a_publish_during_a_sync_against_a_slow_catalog_does_not_wait_for_the_catalog(
     let result = syncing.join().unwrap();
     assert_eq!((result.status.as_str(), result.matched), ("ok", N as i64), "{result:?}");
     let row = setup
-        .query_one("SELECT display_name, marketing_url FROM coursenav.course_overviews WHERE course_id = $1", &[&course(0)])
+        .query_one(
+            "SELECT display_name, marketing_url FROM coursenav.course_overviews WHERE course_id = $1",
+            &[&course(0)],
+        )
         .unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("Published mid-sync".into(), marketing(0, "v1")));
 }

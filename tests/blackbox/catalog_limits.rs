@@ -192,11 +192,8 @@ fn no_role_without_privileges_can_stop_the_catalog_sync_by_holding_a_lock() {
     };
     let mut stranger = cluster.connect_as("stranger", "postgres");
     // The advisory key the sync once used, held for the stranger's session.
-    let key: i64 = cluster
-        .connect()
-        .query_one("SELECT 'coursenav.catalog_sync_runs'::regclass::oid::bigint", &[])
-        .unwrap()
-        .get(0);
+    let key: i64 =
+        cluster.connect().query_one("SELECT 'coursenav.catalog_sync_runs'::regclass::oid::bigint", &[]).unwrap().get(0);
     stranger.batch_execute(&format!("SELECT pg_advisory_lock({key})")).unwrap();
     let refused = stranger.batch_execute("BEGIN; LOCK TABLE coursenav.catalog_sync_lock; COMMIT").unwrap_err();
     assert_eq!(refused.code().unwrap().code(), "42501");

@@ -85,7 +85,16 @@ impl Cluster {
         let pwfile = format!("--pwfile={}", pwfile.display());
         checked(
             "initdb",
-            &["-D", cluster.data(), "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", &pwfile, "--no-sync"],
+            &[
+                "-D",
+                cluster.data(),
+                "-U",
+                "postgres",
+                "--auth-local=peer",
+                "--auth-host=scram-sha-256",
+                &pwfile,
+                "--no-sync",
+            ],
         );
         cluster.configure(settings);
         cluster.password = Some(password.to_string());
@@ -232,7 +241,10 @@ impl Cluster {
     pub fn start_standby(&self, name: &str) -> Cluster {
         let standby = Cluster::new_folder(name);
         let port = self.port.to_string();
-        checked("pg_basebackup", &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", standby.data(), "-R", "-X", "stream"]);
+        checked(
+            "pg_basebackup",
+            &["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", standby.data(), "-R", "-X", "stream"],
+        );
         standby.configure(&["hot_standby = on"]);
         standby.start_server();
         standby

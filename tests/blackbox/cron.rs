@@ -37,7 +37,8 @@ fn schedule_view(client: &mut Client) -> Option<(Option<String>, Option<String>,
 
 #[test]
 fn the_readmes_pg_cron_setup_runs_the_sync_with_stock_authentication_and_a_failing_schedule_is_visible() {
-    let catalog = FakeCatalog::start(vec![run("course-v1:CronU+C1+2030", json!("https://www.example.org/c1"), true, "en")]);
+    let catalog =
+        FakeCatalog::start(vec![run("course-v1:CronU+C1+2030", json!("https://www.example.org/c1"), true, "en")]);
     let working = Cluster::start_with_stock_authentication("cron-stock", &README_SETUP, "stock-secret");
     let broken = Cluster::start_with_stock_authentication("cron-no-bgw", &README_SETUP[..2], "stock-secret");
     let mut good = schedule_every_minute(&working, &catalog);

@@ -32,9 +32,7 @@ fn the_demo_course_navigation_has_its_olx_outline() {
     let Some(blocks) = fixture() else { return };
     let cluster = Cluster::start("democourse", &[]);
     let mut client = cluster.connect();
-    client
-        .execute("SELECT coursenav.rebuild($1, 'demo-1', $2::text::jsonb)", &[&COURSE, &blocks.to_string()])
-        .unwrap();
+    client.execute("SELECT coursenav.rebuild($1, 'demo-1', $2::text::jsonb)", &[&COURSE, &blocks.to_string()]).unwrap();
     let text: String = client.query_one("SELECT coursenav.navigation_tree($1)::text", &[&COURSE]).unwrap().get(0);
     let tree: Value = serde_json::from_str(&text).unwrap();
 

@@ -138,11 +138,8 @@ fn json_response(status: u16, body: Vec<u8>) -> Response<std::io::Cursor<Vec<u8>
 
 fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
     let url = request.url().to_string();
-    let authorization = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_str().to_string());
+    let authorization =
+        request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.as_str().to_string());
     let pairs = query(&url);
     let page = param(&pairs, "page").unwrap_or(1);
     let size = param(&pairs, "page_size").unwrap_or(20);
@@ -156,7 +153,8 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
         thread::sleep(delay);
     }
     if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
-        let _ = request.respond(json_response(401, br#"{"detail": "Authentication credentials were not provided."}"#.to_vec()));
+        let _ = request
+            .respond(json_response(401, br#"{"detail": "Authentication credentials were not provided."}"#.to_vec()));
         return;
     }
     if !url.starts_with("/api/v1/course_runs/") || param(&pairs, "exclude_utm") != Some(1) {
@@ -165,12 +163,22 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
     }
     let start = (page - 1) * size;
     let mut results: Vec<Value> = runs.iter().skip(start).take(size).cloned().collect();
-    let next_page = |p: usize| format!("http://127.0.0.1:{port}/api/v1/course_runs/?exclude_utm=1&page={p}&page_size={size}");
+    let next_page =
+        |p: usize| format!("http://127.0.0.1:{port}/api/v1/course_runs/?exclude_utm=1&page={p}&page_size={size}");
     let mut next = if start + size < runs.len() { json!(next_page(page + 1)) } else { Value::Null };
     match &fault {
-        Some(Fault::LoopBack) => next = json!(format!("http://127.0.0.1:{port}/api/v1/course_runs/?page_size={size}&exclude_utm=1")),
-        Some(Fault::ForeignNext) => next = json!(format!("http://localhost:{port}/api/v1/course_runs/?exclude_utm=1&page={}&page_size={size}", page + 1)),
-        Some(Fault::TooManyResults) => results = (0..size * 10).map(|i| json!({"key": format!("course-v1:Extra+X{i}+R")})).collect(),
+        Some(Fault::LoopBack) => {
+            next = json!(format!("http://127.0.0.1:{port}/api/v1/course_runs/?page_size={size}&exclude_utm=1"))
+        }
+        Some(Fault::ForeignNext) => {
+            next = json!(format!(
+                "http://localhost:{port}/api/v1/course_runs/?exclude_utm=1&page={}&page_size={size}",
+                page + 1
+            ))
+        }
+        Some(Fault::TooManyResults) => {
+            results = (0..size * 10).map(|i| json!({"key": format!("course-v1:Extra+X{i}+R")})).collect()
+        }
         Some(Fault::HugeBody) => results[0]["full_description"] = json!("x".repeat(8 * 1024 * 1024)),
         Some(Fault::MissingKey) => {
             results[0].as_object_mut().unwrap().remove("key");
@@ -210,8 +218,12 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
             let location = format!("http://localhost:{port}{url}");
             request.respond(Response::empty(301).with_header(Header::from_bytes("Location", location).unwrap()))
         }
-        Some(Fault::NotAPage) => request.respond(json_response(200, br#"{"detail": "Not found.", "items": []}"#.to_vec())),
-        Some(Fault::NotUtf8) => request.respond(json_response(200, b"{\"next\": null, \"results\": [{\"key\": \"\xff\xfe\"}]}".to_vec())),
+        Some(Fault::NotAPage) => {
+            request.respond(json_response(200, br#"{"detail": "Not found.", "items": []}"#.to_vec()))
+        }
+        Some(Fault::NotUtf8) => {
+            request.respond(json_response(200, b"{\"next\": null, \"results\": [{\"key\": \"\xff\xfe\"}]}".to_vec()))
+        }
         Some(Fault::GzipBomb(padding)) => {
             use std::io::Write;
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -222,7 +234,8 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
             }
             encoder.write_all(b"]}").unwrap();
             let gzip = encoder.finish().unwrap();
-            request.respond(json_response(200, gzip).with_header(Header::from_bytes("Content-Encoding", "gzip").unwrap()))
+            request
+                .respond(json_response(200, gzip).with_header(Header::from_bytes("Content-Encoding", "gzip").unwrap()))
         }
         _ => request.respond(json_response(200, body)),
     };

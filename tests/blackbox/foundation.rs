@@ -58,10 +58,8 @@ fn a_reader_sees_the_old_tree_until_commit_and_the_new_one_right_after() {
     assert_eq!(serving(&mut reader), (Some("v2".into()), Some(v2.clone())));
     let new = tree(&mut reader).unwrap();
     assert_eq!(new["blocks"].as_object().unwrap().len(), 1 + 5 * 3);
-    let version: String = reader
-        .query_one("SELECT coursenav.block_structure_version($1)::text", &[&COURSE])
-        .unwrap()
-        .get(0);
+    let version: String =
+        reader.query_one("SELECT coursenav.block_structure_version($1)::text", &[&COURSE]).unwrap().get(0);
     assert_eq!(version, v2);
 }
 
@@ -129,7 +127,11 @@ fn chunks_committed_apart_are_read_back_when_another_session_completes() {
     let error = completer.query_one("SELECT coursenav.complete_rebuild($1)", &[&v3_id]).unwrap_err();
     let db_error = error.as_db_error().expect("a database error");
     assert_eq!(db_error.code().code(), "23505");
-    assert!(db_error.message().contains("given twice") && db_error.message().contains(COURSE), "{}", db_error.message());
+    assert!(
+        db_error.message().contains("given twice") && db_error.message().contains(COURSE),
+        "{}",
+        db_error.message()
+    );
     assert_eq!(serving(&mut completer), (Some("v2".into()), v2));
     assert_eq!(status_of(&mut completer, v3_id), "building");
 }
@@ -221,10 +223,8 @@ fn a_backend_killed_mid_rebuild_leaves_the_old_version_serving() {
     let mut after = cluster.connect_when_ready(Duration::from_secs(60));
     assert_eq!(serving(&mut after), (Some("v1".into()), Some(v1)));
     assert_eq!(status_of(&mut after, rebuild_id), "building");
-    let lagging: bool = after
-        .query_one("SELECT lagging FROM coursenav.course_status WHERE course_id = $1", &[&COURSE])
-        .unwrap()
-        .get(0);
+    let lagging: bool =
+        after.query_one("SELECT lagging FROM coursenav.course_status WHERE course_id = $1", &[&COURSE]).unwrap().get(0);
     assert!(lagging);
     // The interrupted rebuild can still be completed afterwards.
     let v2: Option<String> =
@@ -262,10 +262,8 @@ fn a_read_replica_serves_the_same_tree() {
 
     let mut reader = standby.connect_when_ready(Duration::from_secs(30));
     for _ in 0..300 {
-        let caught_up: bool = reader
-            .query_one("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", &[&lsn])
-            .unwrap()
-            .get(0);
+        let caught_up: bool =
+            reader.query_one("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", &[&lsn]).unwrap().get(0);
         if caught_up {
             break;
         }

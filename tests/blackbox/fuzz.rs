@@ -41,7 +41,8 @@ pub const BATCH: usize = 40;
 /// The SQLSTATEs README.md's errors table documents for a refusal, and
 /// 53200 (out_of_memory), which a statement that cannot get its memory
 /// raises instead of aborting. XX000 (internal_error) is never one.
-pub const DOCUMENTED_SQLSTATES: [&str; 9] = ["22023", "23514", "23505", "55000", "54000", "22004", "42704", "53200", "0A000"];
+pub const DOCUMENTED_SQLSTATES: [&str; 9] =
+    ["22023", "23514", "23505", "55000", "54000", "22004", "42704", "53200", "0A000"];
 
 /// What PostgreSQL's own jsonb input raises for text it cannot take (NUL
 /// as \u0000, a number past numeric's range, nesting past the stack limit):
@@ -51,7 +52,8 @@ pub const JSONB_INPUT_SQLSTATES: [&str; 6] = ["22P02", "22P05", "22003", "54001"
 /// Statements of the fuzzer's sessions: a safety net so that a runaway
 /// case fails (as an undocumented 57014) rather than hanging the test run.
 /// No case comes anywhere near it; it is not a timing assertion.
-pub const SESSION_SETTINGS: &str = "SET statement_timeout = '300s'; SET TimeZone = 'UTC'; SET client_min_messages = 'warning';";
+pub const SESSION_SETTINGS: &str =
+    "SET statement_timeout = '300s'; SET TimeZone = 'UTC'; SET client_min_messages = 'warning';";
 
 /// The fuzzer's own helpers in the cluster: a date as PostgreSQL reads it
 /// (seconds since the epoch, floored as coursenav drops fractions), or NULL
@@ -154,7 +156,14 @@ pub struct Failures {
 
 impl Failures {
     pub fn new(fuzz: &Fuzz) -> Failures {
-        Failures { seed: fuzz.seed, name: fuzz.name, list: Vec::new(), outcomes: BTreeMap::new(), started: std::time::Instant::now(), time: BTreeMap::new() }
+        Failures {
+            seed: fuzz.seed,
+            name: fuzz.name,
+            list: Vec::new(),
+            outcomes: BTreeMap::new(),
+            started: std::time::Instant::now(),
+            time: BTreeMap::new(),
+        }
     }
 
     /// Records a broken promise: `kind` groups it (say "undocumented
@@ -173,7 +182,14 @@ impl Failures {
     /// Adds the time a case of `case`'s family took (printed, never asserted).
     pub fn timed(&mut self, case: &CaseInfo, took: std::time::Duration) {
         if took.as_secs() >= 2 {
-            eprintln!("fuzz {}: case {} [{}] took {:.1} s ({})", self.name, case.number, case.family, took.as_secs_f64(), case.recipe);
+            eprintln!(
+                "fuzz {}: case {} [{}] took {:.1} s ({})",
+                self.name,
+                case.number,
+                case.family,
+                took.as_secs_f64(),
+                case.recipe
+            );
         }
         *self.time.entry(case.family.clone()).or_default() += took;
     }
@@ -266,7 +282,11 @@ pub fn judge_refusal(failures: &mut Failures, case: &CaseInfo, error: &postgres:
             if !DOCUMENTED_SQLSTATES.contains(&code.as_str()) {
                 failures.add(case, format!("undocumented SQLSTATE {code}"), message);
             } else if code == "53200" && case.input_bytes < SMALL_INPUT {
-                failures.add(case, "out of memory on a small input (no bound held)", format!("{} bytes: {message}", case.input_bytes));
+                failures.add(
+                    case,
+                    "out of memory on a small input (no bound held)",
+                    format!("{} bytes: {message}", case.input_bytes),
+                );
             }
             let outcome = format!("refused {code}");
             failures.outcome(case, outcome.clone());
@@ -396,7 +416,8 @@ pub fn check_cluster(failures: &mut Failures, cluster: &Cluster, started: &str) 
     }
     if cluster.backend_crashed() {
         let log = cluster.server_log();
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains("terminated by") || l.contains("memory allocation")).take(10).collect();
+        let lines: Vec<&str> =
+            log.lines().filter(|l| l.contains("terminated by") || l.contains("memory allocation")).take(10).collect();
         failures.add(&whole, "a backend died of a signal", lines.join("\n"));
     }
 }

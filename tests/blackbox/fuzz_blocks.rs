@@ -12,8 +12,8 @@ use crate::fuzz::{
     JSONB_INPUT_SQLSTATES,
 };
 use crate::fuzz_json::{
-    bad_date, deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, pick_object, with_nul,
-    Json,
+    bad_date, deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, pick_object,
+    with_nul, Json,
 };
 use crate::fuzz_reference::check_served;
 use rand::seq::IndexedRandom;
@@ -24,8 +24,18 @@ use serde_json::{json, Map, Value};
 const COURSES: usize = 4;
 const OTHER_COURSE: &str = "course-v1:Other+X+2030";
 /// The fields navigation reads, where mutations aim most often.
-const NAVIGATION_FIELDS: [&str; 10] =
-    ["id", "type", "display_name", "children", "graded", "format", "start", "due", "visible_to_staff_only", "hide_from_toc"];
+const NAVIGATION_FIELDS: [&str; 10] = [
+    "id",
+    "type",
+    "display_name",
+    "children",
+    "graded",
+    "format",
+    "start",
+    "due",
+    "visible_to_staff_only",
+    "hide_from_toc",
+];
 
 fn course_id(k: usize) -> String {
     format!("course-v1:FuzzU+B{k}+2030")
@@ -42,11 +52,17 @@ fn rich(course_id: &str, rng: &mut ChaCha8Rng, label: &str) -> Value {
         let mut sequentials = Vec::new();
         for s in 0..rng.random_range(1..=2) {
             let shared = key(course_id, "problem", &format!("p{c}{s}"));
-            blocks.insert(shared.clone(), json!({"type": "problem", "display_name": "Problem", "weight": 2.5, "graded": true}));
+            blocks.insert(
+                shared.clone(),
+                json!({"type": "problem", "display_name": "Problem", "weight": 2.5, "graded": true}),
+            );
             let mut verticals = Vec::new();
             for v in 0..rng.random_range(1..=2) {
                 let html = key(course_id, "html", &format!("h{c}{s}{v}"));
-                blocks.insert(html.clone(), json!({"id": html, "type": "html", "display_name": "Text", "student_view_url": "/x"}));
+                blocks.insert(
+                    html.clone(),
+                    json!({"id": html, "type": "html", "display_name": "Text", "student_view_url": "/x"}),
+                );
                 let vertical = key(course_id, "vertical", &format!("v{c}{s}{v}"));
                 blocks.insert(
                     vertical.clone(),
@@ -137,7 +153,8 @@ const OPS: [(Op, &str, u32); 17] = [
 ];
 
 /// Light mutations stacked on top of the first one now and then.
-const EXTRA_OPS: [Op; 6] = [Op::TypeSwap, Op::ExtraField, Op::MissingField, Op::DuplicateKey, Op::EdgeNumber, Op::BadDate];
+const EXTRA_OPS: [Op; 6] =
+    [Op::TypeSwap, Op::ExtraField, Op::MissingField, Op::DuplicateKey, Op::EdgeNumber, Op::BadDate];
 
 fn op_name(op: Op) -> &'static str {
     OPS.iter().find(|o| o.0 == op).map(|o| o.1).unwrap()
@@ -165,7 +182,9 @@ fn blocks_len(doc: &Json) -> usize {
 /// A random block that is an object, if any.
 fn random_object_block<'a>(doc: &'a mut Json, rng: &mut ChaCha8Rng) -> Option<(String, &'a mut Json)> {
     let objects: Vec<usize> = match doc.get("blocks") {
-        Some(Json::Obj(pairs)) => pairs.iter().enumerate().filter(|(_, (_, v))| matches!(v, Json::Obj(_))).map(|(i, _)| i).collect(),
+        Some(Json::Obj(pairs)) => {
+            pairs.iter().enumerate().filter(|(_, (_, v))| matches!(v, Json::Obj(_))).map(|(i, _)| i).collect()
+        }
         _ => vec![],
     };
     let i = *objects.choose(rng)?;
@@ -177,7 +196,8 @@ fn random_object_block<'a>(doc: &'a mut Json, rng: &mut ChaCha8Rng) -> Option<(S
 /// Where a mutation lands: mostly a navigation field of a block, otherwise
 /// any node of the document.
 fn target<'a>(doc: &'a mut Json, rng: &mut ChaCha8Rng) -> (String, &'a mut Json) {
-    let has_object_block = matches!(doc.get("blocks"), Some(Json::Obj(p)) if p.iter().any(|(_, v)| matches!(v, Json::Obj(_))));
+    let has_object_block =
+        matches!(doc.get("blocks"), Some(Json::Obj(p)) if p.iter().any(|(_, v)| matches!(v, Json::Obj(_))));
     if has_object_block && rng.random_bool(0.65) {
         let field = *NAVIGATION_FIELDS.choose(rng).unwrap();
         let (block, value) = random_object_block(doc, rng).expect("an object block");
@@ -238,7 +258,9 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
         Op::DeepNesting => {
             let value = deep(rng);
             let description = match &value {
-                Json::Deep { depth, objects } => format!("{depth} deep {}", if *objects { "objects" } else { "arrays" }),
+                Json::Deep { depth, objects } => {
+                    format!("{depth} deep {}", if *objects { "objects" } else { "arrays" })
+                }
                 _ => unreachable!(),
             };
             if rng.random_bool(0.5) {
@@ -301,7 +323,10 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
                     pairs.reserve(n);
                     for i in 0..n {
                         if valid {
-                            pairs.push((key(course, "html", &format!("m{i}")), Json::Obj(vec![("type".into(), Json::str("html"))])));
+                            pairs.push((
+                                key(course, "html", &format!("m{i}")),
+                                Json::Obj(vec![("type".into(), Json::str("html"))]),
+                            ));
                         } else {
                             pairs.push((format!("k{i}"), Json::Null));
                         }
@@ -359,9 +384,20 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
             }
         }
         Op::ExtraField => {
-            let name = *["weight", "student_view_url", "block_counts", "completion", "x", "", "\u{1F600}", "children ", "Type", "ID"]
-                .choose(rng)
-                .unwrap();
+            let name = *[
+                "weight",
+                "student_view_url",
+                "block_counts",
+                "completion",
+                "x",
+                "",
+                "\u{1F600}",
+                "children ",
+                "Type",
+                "ID",
+            ]
+            .choose(rng)
+            .unwrap();
             let value = other_type(&Json::Null, rng);
             let text = value.text();
             if rng.random_bool(0.2) {
@@ -398,7 +434,11 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
             }
         }
         Op::AnotherCoursesDocument => {
-            let other = if rng.random_bool(0.5) { OTHER_COURSE.to_string() } else { course_id((course_index(course) + 1) % COURSES) };
+            let other = if rng.random_bool(0.5) {
+                OTHER_COURSE.to_string()
+            } else {
+                course_id((course_index(course) + 1) % COURSES)
+            };
             *doc = Json::from_value(&small_course(&other, 2, "foreign"));
             format!("the document of {other}")
         }
@@ -413,9 +453,15 @@ fn course_index(course: &str) -> usize {
 /// with no block, a different id or type.
 fn wrong_key(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
     let foreign = key(OTHER_COURSE, "chapter", "c0");
-    let malformed = *["block-v1:garbage", "", "course-v1:FuzzU+B0+2030", "i4x://FuzzU/B0/chapter/c0", " block-v1:FuzzU+B0+2030+type@chapter+block@c0"]
-        .choose(rng)
-        .unwrap();
+    let malformed = *[
+        "block-v1:garbage",
+        "",
+        "course-v1:FuzzU+B0+2030",
+        "i4x://FuzzU/B0/chapter/c0",
+        " block-v1:FuzzU+B0+2030+type@chapter+block@c0",
+    ]
+    .choose(rng)
+    .unwrap();
     let choice = rng.random_range(0..9);
     match choice {
         0 => {
@@ -428,7 +474,8 @@ fn wrong_key(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
             format!("root {chapter:?}, a chapter")
         }
         2..=4 => {
-            let parents: Vec<String> = ["course", "chapter", "sequential", "vertical"].iter().flat_map(|t| ids_of_type(doc, t)).collect();
+            let parents: Vec<String> =
+                ["course", "chapter", "sequential", "vertical"].iter().flat_map(|t| ids_of_type(doc, t)).collect();
             let Some(parent) = parents.choose(rng).cloned() else { return "no parent".into() };
             let child = match choice {
                 2 => foreign.clone(),
@@ -444,7 +491,8 @@ fn wrong_key(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
                 return "no blocks".into();
             }
             let i = rng.random_range(0..pairs.len());
-            let old = std::mem::replace(&mut pairs[i].0, if choice == 5 { foreign.clone() } else { malformed.to_string() });
+            let old =
+                std::mem::replace(&mut pairs[i].0, if choice == 5 { foreign.clone() } else { malformed.to_string() });
             format!("block {old} renamed {:?}", pairs[i].0)
         }
         7 => {
@@ -490,7 +538,8 @@ fn structure(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
         }
         1 => {
             let Some(s) = sequentials.choose(rng) else { return "no subsection".into() };
-            let parent = chapters.iter().find(|c| first_child(doc, c).as_deref() == Some(s)).cloned().unwrap_or(root.clone());
+            let parent =
+                chapters.iter().find(|c| first_child(doc, c).as_deref() == Some(s)).cloned().unwrap_or(root.clone());
             add_child(doc, s, Json::str(parent.clone()));
             format!("cycle: {s} lists {parent}")
         }
@@ -501,7 +550,9 @@ fn structure(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
             format!("{c} lists {ghost}, which has no block")
         }
         3 => {
-            let (Some(c), Some(s)) = (chapters.choose(rng), sequentials.choose(rng)) else { return "no chapter".into() };
+            let (Some(c), Some(s)) = (chapters.choose(rng), sequentials.choose(rng)) else {
+                return "no chapter".into();
+            };
             add_child(doc, c, Json::str(s.clone()));
             format!("{s} added to {c}: two parents or listed twice")
         }
@@ -518,12 +569,19 @@ fn structure(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
         6 => {
             let orphan = key(course, "chapter", "orphan");
             if let Some(pairs) = doc.get_mut("blocks").and_then(Json::pairs_mut) {
-                pairs.push((orphan.clone(), Json::Obj(vec![("type".into(), Json::str("chapter")), ("display_name".into(), Json::str("Orphan"))])));
+                pairs.push((
+                    orphan.clone(),
+                    Json::Obj(vec![
+                        ("type".into(), Json::str("chapter")),
+                        ("display_name".into(), Json::str("Orphan")),
+                    ]),
+                ));
             }
             format!("orphan chapter {orphan}")
         }
         7 => {
-            let parents: Vec<String> = [&chapters, &sequentials, &vec![root.clone()]].iter().flat_map(|l| l.iter().cloned()).collect();
+            let parents: Vec<String> =
+                [&chapters, &sequentials, &vec![root.clone()]].iter().flat_map(|l| l.iter().cloned()).collect();
             let Some(p) = parents.choose(rng).cloned() else { return "no parent".into() };
             if let Some(Json::Arr(items)) = block_mut(doc, &p).and_then(|b| b.get_mut("children")) {
                 items.reverse();
@@ -531,10 +589,18 @@ fn structure(doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String {
             format!("children of {p} reversed")
         }
         _ => {
-            let (Some(v), Some(c)) = (verticals.choose(rng).cloned(), chapters.choose(rng).cloned()) else { return "no unit".into() };
+            let (Some(v), Some(c)) = (verticals.choose(rng).cloned(), chapters.choose(rng).cloned()) else {
+                return "no unit".into();
+            };
             let nested = key(course, "chapter", "nested");
             if let Some(pairs) = doc.get_mut("blocks").and_then(Json::pairs_mut) {
-                pairs.push((nested.clone(), Json::Obj(vec![("type".into(), Json::str("chapter")), ("display_name".into(), Json::str("Nested"))])));
+                pairs.push((
+                    nested.clone(),
+                    Json::Obj(vec![
+                        ("type".into(), Json::str("chapter")),
+                        ("display_name".into(), Json::str("Nested")),
+                    ]),
+                ));
             }
             add_child(doc, &v, Json::str(nested.clone()));
             format!("chapter {nested} under unit {v} (beside {c})")
@@ -566,7 +632,11 @@ fn generate(fuzz: &Fuzz, number: usize) -> DocCase {
     let mut rng = fuzz.rng(number);
     let course = course_id(rng.random_range(0..COURSES));
     let label = format!("case {number}");
-    let base = if rng.random_bool(0.5) { small_course(&course, rng.random_range(1..=4), &label) } else { rich(&course, &mut rng, &label) };
+    let base = if rng.random_bool(0.5) {
+        small_course(&course, rng.random_range(1..=4), &label)
+    } else {
+        rich(&course, &mut rng, &label)
+    };
     let valid = base.to_string();
     let mut doc = Json::from_value(&base);
     let op = OPS.choose_weighted(&mut rng, |o| o.2).unwrap().0;
@@ -580,7 +650,9 @@ fn generate(fuzz: &Fuzz, number: usize) -> DocCase {
     let delivery = if matches!(op, Op::LongVersion | Op::LongCourseKey) {
         Delivery::Rebuild
     } else {
-        *[Delivery::Rebuild, Delivery::Rebuild, Delivery::ChunksInOneTransaction, Delivery::ChunksCommitted].choose(&mut rng).unwrap()
+        *[Delivery::Rebuild, Delivery::Rebuild, Delivery::ChunksInOneTransaction, Delivery::ChunksCommitted]
+            .choose(&mut rng)
+            .unwrap()
     };
     let mut version = format!("fz{number}");
     let mut course_key = course;
@@ -602,7 +674,13 @@ fn generate(fuzz: &Fuzz, number: usize) -> DocCase {
         _ => split(doc, &mut rng).iter().map(Json::text).collect(),
     };
     recipe.push(format!("{delivery:?}, {} chunk(s)", chunks.len()));
-    let input = if matches!(op, Op::LongVersion) { version.clone() } else if matches!(op, Op::LongCourseKey) { course_key.clone() } else { chunks.join(" | ") };
+    let input = if matches!(op, Op::LongVersion) {
+        version.clone()
+    } else if matches!(op, Op::LongCourseKey) {
+        course_key.clone()
+    } else {
+        chunks.join(" | ")
+    };
     let info = CaseInfo::new(number, op_name(op), recipe.join("; "), &input);
     DocCase { info, course: course_key, version, delivery, chunks, op, valid }
 }
@@ -665,11 +743,15 @@ fn jsonb_takes(client: &mut postgres::Client, failures: &mut Failures, case: &Do
 /// Runs the statements of a case that stay in the batch's transaction.
 fn rebuild_in_transaction(client: &mut postgres::Client, case: &DocCase) -> Result<Option<String>, postgres::Error> {
     match case.delivery {
-        Delivery::Rebuild => {
-            client.query_one("SELECT coursenav.rebuild($1, $2, $3::text::jsonb)::text", &[&case.course, &case.version, &case.chunks[0]])?.try_get(0)
-        }
+        Delivery::Rebuild => client
+            .query_one(
+                "SELECT coursenav.rebuild($1, $2, $3::text::jsonb)::text",
+                &[&case.course, &case.version, &case.chunks[0]],
+            )?
+            .try_get(0),
         _ => {
-            let id: i64 = client.query_one("SELECT coursenav.begin_rebuild($1, $2)", &[&case.course, &case.version])?.get(0);
+            let id: i64 =
+                client.query_one("SELECT coursenav.begin_rebuild($1, $2)", &[&case.course, &case.version])?.get(0);
             for chunk in &case.chunks {
                 client.query_one("SELECT coursenav.add_blocks($1, $2::text::jsonb)", &[&id, chunk])?;
             }
@@ -681,7 +763,11 @@ fn rebuild_in_transaction(client: &mut postgres::Client, case: &DocCase) -> Resu
 /// One case in its own savepoint of the batch's transaction.
 fn run_in_savepoint(session: &mut Session, failures: &mut Failures, case: &DocCase) -> Result<(), Died> {
     let info = &case.info;
-    let before = if matches!(case.op, Op::LongCourseKey) { None } else { harness(failures, info, serving(&mut session.client, &case.course))? };
+    let before = if matches!(case.op, Op::LongCourseKey) {
+        None
+    } else {
+        harness(failures, info, serving(&mut session.client, &case.course))?
+    };
     harness(failures, info, session.client.batch_execute("SAVEPOINT fz"))?;
     if !matches!(case.op, Op::LongVersion | Op::LongCourseKey) && !jsonb_takes(&mut session.client, failures, case)? {
         return rollback(session, failures, info);
@@ -697,7 +783,8 @@ fn run_in_savepoint(session: &mut Session, failures: &mut Failures, case: &DocCa
         }
         Ok(version) => {
             failures.outcome(info, "accepted");
-            let clean = check_served(&mut session.client, failures, info, &case.course, &case.version, version.as_deref())?;
+            let clean =
+                check_served(&mut session.client, failures, info, &case.course, &case.version, version.as_deref())?;
             if clean {
                 harness(failures, info, session.client.batch_execute("RELEASE SAVEPOINT fz")).map(|_| ())
             } else {
@@ -711,11 +798,20 @@ fn rollback(session: &mut Session, failures: &mut Failures, info: &CaseInfo) -> 
     harness(failures, info, session.client.batch_execute("ROLLBACK TO SAVEPOINT fz; RELEASE SAVEPOINT fz")).map(|_| ())
 }
 
-fn unchanged_after_refusal(session: &mut Session, failures: &mut Failures, case: &DocCase, before: Option<Serving>) -> Result<(), Died> {
+fn unchanged_after_refusal(
+    session: &mut Session,
+    failures: &mut Failures,
+    case: &DocCase,
+    before: Option<Serving>,
+) -> Result<(), Died> {
     let after = harness(failures, &case.info, serving(&mut session.client, &case.course))?;
     if let (Some(before), Some(after)) = (before, after) {
         if before != after {
-            failures.add(&case.info, "the serving version changed after a refusal", format!("before {before:?}, after {after:?}"));
+            failures.add(
+                &case.info,
+                "the serving version changed after a refusal",
+                format!("before {before:?}, after {after:?}"),
+            );
         }
     }
     Ok(())
@@ -724,7 +820,12 @@ fn unchanged_after_refusal(session: &mut Session, failures: &mut Failures, case:
 /// A long course_version or course key: publish_course may refuse it, but
 /// what it takes must then rebuild with a valid document, and a course it
 /// took must be deletable. Rolled back either way.
-fn run_arguments(session: &mut Session, failures: &mut Failures, case: &DocCase, before: Option<Serving>) -> Result<(), Died> {
+fn run_arguments(
+    session: &mut Session,
+    failures: &mut Failures,
+    case: &DocCase,
+    before: Option<Serving>,
+) -> Result<(), Died> {
     let info = &case.info;
     let client = &mut session.client;
     if let Err(e) = client.query_one("SELECT coursenav.publish_course($1, $2)", &[&case.course, &case.version]) {
@@ -732,8 +833,14 @@ fn run_arguments(session: &mut Session, failures: &mut Failures, case: &DocCase,
         rollback(session, failures, info)?;
         return if before.is_some() { unchanged_after_refusal(session, failures, case, before) } else { Ok(()) };
     }
-    let document = if matches!(case.op, Op::LongCourseKey) { small_course(&case.course, 1, "long").to_string() } else { case.valid.clone() };
-    match client.query_one("SELECT coursenav.rebuild($1, $2, $3::text::jsonb)::text", &[&case.course, &case.version, &document]) {
+    let document = if matches!(case.op, Op::LongCourseKey) {
+        small_course(&case.course, 1, "long").to_string()
+    } else {
+        case.valid.clone()
+    };
+    match client
+        .query_one("SELECT coursenav.rebuild($1, $2, $3::text::jsonb)::text", &[&case.course, &case.version, &document])
+    {
         Err(e) => {
             if let Refusal::Died(_) = refusal(&e) {
                 judge_refusal(failures, info, &e)?;
@@ -775,7 +882,12 @@ fn run_committed(session: &mut Session, failures: &mut Failures, case: &DocCase)
         return Ok(());
     }
     let client = &mut session.client;
-    let Some(row) = harness(failures, info, client.query_one("SELECT coursenav.begin_rebuild($1, $2)", &[&case.course, &case.version]))? else {
+    let Some(row) = harness(
+        failures,
+        info,
+        client.query_one("SELECT coursenav.begin_rebuild($1, $2)", &[&case.course, &case.version]),
+    )?
+    else {
         return Ok(());
     };
     let id: i64 = row.get(0);
@@ -819,11 +931,15 @@ pub fn run(fuzz: Fuzz) {
         let setup = CaseInfo::new(usize::MAX, "setup", format!("the first rebuild of {}", course_id(k)), "");
         let version: Option<String> = session
             .client
-            .query_one("SELECT coursenav.rebuild($1, 'base', $2::text::jsonb)::text", &[&course_id(k), &small_course(&course_id(k), 2, "base").to_string()])
+            .query_one(
+                "SELECT coursenav.rebuild($1, 'base', $2::text::jsonb)::text",
+                &[&course_id(k), &small_course(&course_id(k), 2, "base").to_string()],
+            )
             .unwrap()
             .get(0);
         session.client.batch_execute("BEGIN").unwrap();
-        assert!(check_served(&mut session.client, &mut failures, &setup, &course_id(k), "base", version.as_deref()).unwrap_or(false));
+        assert!(check_served(&mut session.client, &mut failures, &setup, &course_id(k), "base", version.as_deref())
+            .unwrap_or(false));
         session.client.batch_execute("COMMIT").unwrap();
     }
     let mut batch = Batch::default();

@@ -14,7 +14,9 @@
 
 use crate::fake_catalog::TOKEN;
 use crate::fuzz::{check_cluster, fuzz_cluster, judge_refusal, CaseInfo, Died, Failures, Fuzz, Session};
-use crate::fuzz_json::{deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, with_nul, Json};
+use crate::fuzz_json::{
+    deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, with_nul, Json,
+};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -113,7 +115,10 @@ impl Drop for PageServer {
 
 fn answer(port: u16, state: &Mutex<ServerState>, request: tiny_http::Request) {
     let url = request.url().to_string();
-    let authorized = request.headers().iter().any(|h| h.field.equiv("Authorization") && h.value.as_str() == format!("Bearer {TOKEN}"));
+    let authorized = request
+        .headers()
+        .iter()
+        .any(|h| h.field.equiv("Authorization") && h.value.as_str() == format!("Bearer {TOKEN}"));
     let page = url
         .split_once('?')
         .map(|(_, q)| q)
@@ -138,9 +143,15 @@ fn answer(port: u16, state: &Mutex<ServerState>, request: tiny_http::Request) {
                 if page == 0 || page > *pages {
                     not_found()
                 } else {
-                    let next = if page < *pages { format!("\"{}\"", page_link(port, page + 1, *page_size)) } else { "null".into() };
+                    let next = if page < *pages {
+                        format!("\"{}\"", page_link(port, page + 1, *page_size))
+                    } else {
+                        "null".into()
+                    };
                     let count = count.as_ref().map(|c| format!("\"count\":{c},")).unwrap_or_default();
-                    Answer::json(format!("{{{count}\"next\":{next},\"previous\":null,\"results\":{results}}}").into_bytes())
+                    Answer::json(
+                        format!("{{{count}\"next\":{next},\"previous\":null,\"results\":{results}}}").into_bytes(),
+                    )
                 }
             }
         },
@@ -166,7 +177,9 @@ fn gzip_member(data: &[u8]) -> Vec<u8> {
 fn inflating_page(key: &str, megabytes: usize) -> Vec<u8> {
     static BLOCK: OnceLock<Vec<u8>> = OnceLock::new();
     let block = BLOCK.get_or_init(|| gzip_member(&vec![b'a'; 16 << 20]));
-    let mut out = gzip_member(format!("{{\"count\":1,\"next\":null,\"results\":[{{\"key\":\"{key}\",\"full_description\":\"").as_bytes());
+    let mut out = gzip_member(
+        format!("{{\"count\":1,\"next\":null,\"results\":[{{\"key\":\"{key}\",\"full_description\":\"").as_bytes(),
+    );
     for _ in 0..megabytes.div_ceil(16) {
         out.extend_from_slice(block);
     }
@@ -215,7 +228,8 @@ const OPS: [(Op, &str, u32); 17] = [
     (Op::Endless, "endless pages", 1),
 ];
 
-const RESULT_FIELDS: [&str; 7] = ["key", "marketing_url", "eligible_for_financial_aid", "content_language", "title", "start", "seats"];
+const RESULT_FIELDS: [&str; 7] =
+    ["key", "marketing_url", "eligible_for_financial_aid", "content_language", "title", "start", "seats"];
 
 /// What a clean page gives a known course.
 #[derive(Clone, Debug, PartialEq)]
@@ -244,7 +258,8 @@ fn target<'a>(page: &'a mut Json, rng: &mut ChaCha8Rng) -> (String, &'a mut Json
     if results > 0 && rng.random_bool(0.7) {
         let field = *RESULT_FIELDS.choose(rng).unwrap();
         let Some(Json::Arr(items)) = page.get_mut("results") else { unreachable!() };
-        let objects: Vec<usize> = items.iter().enumerate().filter(|(_, r)| matches!(r, Json::Obj(_))).map(|(i, _)| i).collect();
+        let objects: Vec<usize> =
+            items.iter().enumerate().filter(|(_, r)| matches!(r, Json::Obj(_))).map(|(i, _)| i).collect();
         let i = *objects.choose(rng).unwrap();
         return (format!("\"{field}\" of result {i}"), items[i].slot(field).unwrap());
     }
@@ -257,7 +272,8 @@ fn target<'a>(page: &'a mut Json, rng: &mut ChaCha8Rng) -> (String, &'a mut Json
 
 fn random_result<'a>(page: &'a mut Json, rng: &mut ChaCha8Rng) -> Option<&'a mut Json> {
     let Some(Json::Arr(items)) = page.get_mut("results") else { return None };
-    let objects: Vec<usize> = items.iter().enumerate().filter(|(_, r)| matches!(r, Json::Obj(_))).map(|(i, _)| i).collect();
+    let objects: Vec<usize> =
+        items.iter().enumerate().filter(|(_, r)| matches!(r, Json::Obj(_))).map(|(i, _)| i).collect();
     let i = *objects.choose(rng)?;
     Some(&mut items[i])
 }
@@ -308,7 +324,11 @@ fn mutate(op: Op, page: &mut Json, port: u16, page_size: &mut usize, rng: &mut C
             let text = long_string(rng, len);
             let len = text.len();
             let field = *["content_language", "marketing_url", "key", "title", "full_description"].choose(rng).unwrap();
-            let value = if field == "marketing_url" { Json::Str(format!("https://www.example.org/{text}")) } else { Json::Str(text) };
+            let value = if field == "marketing_url" {
+                Json::Str(format!("https://www.example.org/{text}"))
+            } else {
+                Json::Str(text)
+            };
             match random_result(page, rng) {
                 Some(result) => {
                     *result.slot(field).unwrap() = value;
@@ -347,7 +367,9 @@ fn mutate(op: Op, page: &mut Json, port: u16, page_size: &mut usize, rng: &mut C
             let base = page_link(port, 1, page_size);
             let next = match rng.random_range(0..11) {
                 0 => Json::str(base.clone()),
-                1 => Json::str(format!("http://127.0.0.1:{port}/api/v1/course_runs/?page_size={page_size}&exclude_utm=1")),
+                1 => Json::str(format!(
+                    "http://127.0.0.1:{port}/api/v1/course_runs/?page_size={page_size}&exclude_utm=1"
+                )),
                 2 => Json::str(base.replace("127.0.0.1", "localhost")),
                 3 => Json::str(base.replace("http://", "https://")),
                 4 => Json::str("javascript:alert(1)"),
@@ -366,7 +388,9 @@ fn mutate(op: Op, page: &mut Json, port: u16, page_size: &mut usize, rng: &mut C
             let n = many(rng);
             match rng.random_range(0..3) {
                 0 => {
-                    let results: Vec<Json> = (0..n.min(50_000)).map(|i| Json::Obj(vec![("key".into(), Json::str(format!("course-v1:Many+M{i}+2030")))])).collect();
+                    let results: Vec<Json> = (0..n.min(50_000))
+                        .map(|i| Json::Obj(vec![("key".into(), Json::str(format!("course-v1:Many+M{i}+2030")))]))
+                        .collect();
                     *page.slot("results").unwrap() = Json::Arr(results);
                     (format!("{} results on a page of {}", n.min(50_000), *page_size), None)
                 }
@@ -445,9 +469,18 @@ fn mutate(op: Op, page: &mut Json, port: u16, page_size: &mut usize, rng: &mut C
             (format!("field {name:?} = {text}"), None)
         }
         Op::NotAPage => {
-            let body = *["[]", "null", "{}", "\"page\"", "<html><body>Bad gateway</body></html>", "{\"next\": null, \"results\": {}}", "{\"next\": null}", "{\"results\": []}"]
-                .choose(rng)
-                .unwrap();
+            let body = *[
+                "[]",
+                "null",
+                "{}",
+                "\"page\"",
+                "<html><body>Bad gateway</body></html>",
+                "{\"next\": null, \"results\": {}}",
+                "{\"next\": null}",
+                "{\"results\": []}",
+            ]
+            .choose(rng)
+            .unwrap();
             (format!("body {body}"), Some(Answer::json(body.as_bytes().to_vec())))
         }
         Op::RawBytes => {
@@ -493,7 +526,9 @@ fn mutate(op: Op, page: &mut Json, port: u16, page_size: &mut usize, rng: &mut C
                     ("a gzip bomb: 3 GiB inflated from 3 MB", inflating_page(&key, 3072), true)
                 }
                 3 => ("48 MiB inflated, far past the page bound", inflating_page(&key, 48), true),
-                4 => ("gzip header then garbage", [&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3][..], b"garbage"].concat(), true),
+                4 => {
+                    ("gzip header then garbage", [&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3][..], b"garbage"].concat(), true)
+                }
                 _ => ("Content-Encoding: gzip on a plain body", text, true),
             };
             (what.to_string(), Some(Answer { status: 200, body: Arc::new(body), gzip }))
@@ -503,7 +538,11 @@ fn mutate(op: Op, page: &mut Json, port: u16, page_size: &mut usize, rng: &mut C
 
 fn run_json(key: &str, number: usize, k: usize, rng: &mut ChaCha8Rng) -> (Json, Given) {
     let given = Given {
-        marketing_url: if rng.random_bool(0.9) { Some(format!("https://www.example.org/course/{k:02}-{number}")) } else { None },
+        marketing_url: if rng.random_bool(0.9) {
+            Some(format!("https://www.example.org/course/{k:02}-{number}"))
+        } else {
+            None
+        },
         aid: rng.random_bool(0.5),
         language: [Some("en"), Some("fr"), Some("es"), Some("zh-cn"), None].choose(rng).unwrap().map(str::to_string),
     };
@@ -583,10 +622,16 @@ fn generate(fuzz: &Fuzz, number: usize, port: u16) -> CatalogCase {
 /// no count or one that cannot be believed, and unknown course runs
 /// carrying large languages (held by a walk that keeps what it read).
 fn endless(number: usize, name: &str, rng: &mut ChaCha8Rng) -> CatalogCase {
-    let count = [None, Some("1e400".to_string()), Some("99999999999999999999".to_string()), Some("-1".to_string()), Some("1000000".to_string())]
-        .choose(rng)
-        .unwrap()
-        .clone();
+    let count = [
+        None,
+        Some("1e400".to_string()),
+        Some("99999999999999999999".to_string()),
+        Some("-1".to_string()),
+        Some("1000000".to_string()),
+    ]
+    .choose(rng)
+    .unwrap()
+    .clone();
     // The large walk (1.5 GB read, 5 MB a page) is what a walk that keeps
     // every page cannot survive; it is slow to read, so it is drawn rarely.
     let (pages, page_size, language) = *[((300usize, 100usize, 50_000usize), 1), ((500, 2, 8), 4)]
@@ -649,7 +694,8 @@ fn sane_marketing_url(text: &str) -> Result<(), String> {
     if text.len() > MAX_MARKETING_URL {
         return Err(format!("a marketing URL of {} bytes", text.len()));
     }
-    let url = url::Url::parse(text).map_err(|e| format!("marketing URL {:?} does not parse: {e}", crate::fuzz_json::truncated(text, 80)))?;
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("marketing URL {:?} does not parse: {e}", crate::fuzz_json::truncated(text, 80)))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(format!("marketing URL {text:?} is not an http(s) URL with a host"));
     }
@@ -659,13 +705,19 @@ fn sane_marketing_url(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn run_case(session: &mut Session, server: &PageServer, failures: &mut Failures, case: &CatalogCase) -> Result<(), Died> {
+fn run_case(
+    session: &mut Session,
+    server: &PageServer,
+    failures: &mut Failures,
+    case: &CatalogCase,
+) -> Result<(), Died> {
     let info = &case.info;
     let client = &mut session.client;
     let before = match overviews(client) {
         Ok(before) => before,
         Err(e) => {
-            return crate::fuzz::judge_refusal(failures, info, &e).map(|_| failures.add(info, "the overviews cannot be read", e.to_string()));
+            return crate::fuzz::judge_refusal(failures, info, &e)
+                .map(|_| failures.add(info, "the overviews cannot be read", e.to_string()));
         }
     };
     server.set_script(case.script.clone());
@@ -686,15 +738,26 @@ fn run_case(session: &mut Session, server: &PageServer, failures: &mut Failures,
             // before the backend's memory runs out: a run that failed for
             // want of memory had no bound that held.
             if error.as_deref().is_some_and(|e| e.to_lowercase().contains("out of memory")) {
-                failures.add(info, "a run failed for want of memory (no bound held)", error.clone().unwrap_or_default());
+                failures.add(
+                    info,
+                    "a run failed for want of memory (no bound held)",
+                    error.clone().unwrap_or_default(),
+                );
             }
             if !["ok", "partial", "failed", "skipped"].contains(&status.as_str()) {
                 failures.add(info, "a run with a status that is not documented", status.clone());
             }
-            let recorded = client.query_one("SELECT status, finished_at IS NOT NULL FROM coursenav.catalog_sync_runs WHERE run_id = $1", &[&run_id]);
+            let recorded = client.query_one(
+                "SELECT status, finished_at IS NOT NULL FROM coursenav.catalog_sync_runs WHERE run_id = $1",
+                &[&run_id],
+            );
             match recorded {
                 Ok(r) if r.get::<_, String>(0) == status && r.get::<_, bool>(1) => {}
-                Ok(r) => failures.add(info, "the run's row does not say how it ended", format!("{:?} finished {:?}", r.get::<_, String>(0), r.get::<_, bool>(1))),
+                Ok(r) => failures.add(
+                    info,
+                    "the run's row does not say how it ended",
+                    format!("{:?} finished {:?}", r.get::<_, String>(0), r.get::<_, bool>(1)),
+                ),
                 Err(e) => failures.add(info, "the run's row cannot be read", e.to_string()),
             }
             (Some(status), error)
@@ -738,12 +801,20 @@ fn run_case(session: &mut Session, server: &PageServer, failures: &mut Failures,
             .flat_map(|(_, runs)| runs.iter().filter(|(c, _)| c == course).map(|(_, g)| g))
             .collect();
         if changed && !named_by_mutation && !offered.contains(&&now.given) {
-            failures.add(info, "an overview took a value no page read gave", format!("{course}: {:?} became {:?}", was.given, now.given));
+            failures.add(
+                info,
+                "an overview took a value no page read gave",
+                format!("{course}: {:?} became {:?}", was.given, now.given),
+            );
         }
         if status == Some("ok") && !named_by_mutation {
             if let Some(given) = offered.first() {
                 if now.given != **given {
-                    failures.add(info, "an ok run did not apply a page it read", format!("{course}: {:?}, the page gave {given:?}", now.given));
+                    failures.add(
+                        info,
+                        "an ok run did not apply a page it read",
+                        format!("{course}: {:?}, the page gave {given:?}", now.given),
+                    );
                 }
             }
         }
@@ -759,7 +830,9 @@ pub fn run(fuzz: Fuzz) {
         let mut setup = cluster.connect();
         for k in 0..COURSES {
             let overview = format!("{{\"display_name\": \"Course {k}\", \"start\": \"2030-01-01T00:00:00Z\"}}");
-            setup.execute("SELECT coursenav.publish_course($1, 'v1', $2::text::jsonb)", &[&course_id(k), &overview]).unwrap();
+            setup
+                .execute("SELECT coursenav.publish_course($1, 'v1', $2::text::jsonb)", &[&course_id(k), &overview])
+                .unwrap();
         }
         setup.execute("SELECT coursenav.set_catalog_token($1)", &[&TOKEN]).unwrap();
     }

@@ -20,7 +20,10 @@ pub enum Json {
     Obj(Vec<(String, Json)>),
     /// `depth` arrays (or objects keyed "a") inside one another around a 0,
     /// written without recursion.
-    Deep { depth: usize, objects: bool },
+    Deep {
+        depth: usize,
+        objects: bool,
+    },
 }
 
 /// Numbers at the edges: beyond f64 either way, negative zero, the largest

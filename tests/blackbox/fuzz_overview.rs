@@ -5,19 +5,33 @@
 //! operators read from what was sent (org, number and run from the key;
 //! the catalog's columns untouched).
 
-use crate::fuzz::{check_cluster, fuzz_cluster, judge_refusal, refusal, Batch, CaseInfo, Died, Failures, Fuzz, Refusal, Session, JSONB_INPUT_SQLSTATES};
-use crate::fuzz_json::{bad_date, deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, with_nul, Json};
+use crate::fuzz::{
+    check_cluster, fuzz_cluster, judge_refusal, refusal, Batch, CaseInfo, Died, Failures, Fuzz, Refusal, Session,
+    JSONB_INPUT_SQLSTATES,
+};
+use crate::fuzz_json::{
+    bad_date, deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, with_nul, Json,
+};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 const COURSES: usize = 4;
-const TEXT_FIELDS: [&str; 7] = ["display_name", "language", "course_image_url", "short_description", "effort", "social_sharing_url", "id"];
+const TEXT_FIELDS: [&str; 7] =
+    ["display_name", "language", "course_image_url", "short_description", "effort", "social_sharing_url", "id"];
 const DATE_FIELDS: [&str; 4] = ["start", "end", "enrollment_start", "enrollment_end"];
 const FLAG_FIELDS: [&str; 3] = ["self_paced", "invitation_only", "visible_to_staff_only"];
 /// Fields a publisher may send that coursenav ignores (the catalog's among them).
-const IGNORED_FIELDS: [&str; 7] = ["marketing_url", "eligible_for_financial_aid", "org", "pacing", "lowest_passing_grade", "catalog_visibility", "advertised_start"];
+const IGNORED_FIELDS: [&str; 7] = [
+    "marketing_url",
+    "eligible_for_financial_aid",
+    "org",
+    "pacing",
+    "lowest_passing_grade",
+    "catalog_visibility",
+    "advertised_start",
+];
 
 fn course_id(k: usize) -> String {
     format!("course-v1:FuzzO+O{k}+2030")
@@ -72,7 +86,8 @@ const OPS: [(Op, &str, u32); 13] = [
 ];
 
 fn any_field(rng: &mut ChaCha8Rng) -> &'static str {
-    let all: Vec<&str> = TEXT_FIELDS.iter().chain(&DATE_FIELDS).chain(&FLAG_FIELDS).chain(&IGNORED_FIELDS).copied().collect();
+    let all: Vec<&str> =
+        TEXT_FIELDS.iter().chain(&DATE_FIELDS).chain(&FLAG_FIELDS).chain(&IGNORED_FIELDS).copied().collect();
     all.choose(rng).unwrap()
 }
 
@@ -94,7 +109,9 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
         Op::DeepNesting => {
             let value = deep(rng);
             let text = match &value {
-                Json::Deep { depth, objects } => format!("{depth} deep {}", if *objects { "objects" } else { "arrays" }),
+                Json::Deep { depth, objects } => {
+                    format!("{depth} deep {}", if *objects { "objects" } else { "arrays" })
+                }
                 _ => unreachable!(),
             };
             *doc.slot(field).unwrap() = value;
@@ -133,7 +150,9 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
             "a key given twice".into()
         }
         Op::WrongId => {
-            let id = *["course-v1:Other+X+2030", "", "course-v1:FuzzO+O9+2030", "garbage", "COURSE-V1:FUZZO+O0+2030"].choose(rng).unwrap();
+            let id = *["course-v1:Other+X+2030", "", "course-v1:FuzzO+O9+2030", "garbage", "COURSE-V1:FUZZO+O0+2030"]
+                .choose(rng)
+                .unwrap();
             let value = if rng.random_bool(0.8) { Json::str(id) } else { other_type(&Json::str(course), rng) };
             let text = value.text();
             *doc.slot("id").unwrap() = value;
@@ -165,8 +184,11 @@ fn mutate(op: Op, doc: &mut Json, course: &str, rng: &mut ChaCha8Rng) -> String 
 /// The problems of an accepted overview, field by field, as SQL over what
 /// was sent and what was stored; empty when it holds what was sent.
 fn acceptance_query() -> String {
-    let mut checks = vec!["CASE WHEN jsonb_typeof(i.j) <> 'object' THEN 'accepted an overview that is a ' || jsonb_typeof(i.j) END".to_string()];
-    let typed = |f: &str, allowed: &str| format!("coalesce(jsonb_typeof(i.j -> '{f}'), 'null') NOT IN ('null', '{allowed}')");
+    let mut checks =
+        vec!["CASE WHEN jsonb_typeof(i.j) <> 'object' THEN 'accepted an overview that is a ' || jsonb_typeof(i.j) END"
+            .to_string()];
+    let typed =
+        |f: &str, allowed: &str| format!("coalesce(jsonb_typeof(i.j -> '{f}'), 'null') NOT IN ('null', '{allowed}')");
     for f in TEXT_FIELDS.iter().filter(|f| **f != "id") {
         checks.push(format!(
             "CASE WHEN {} THEN 'accepted \"{f}\" of type ' || jsonb_typeof(i.j -> '{f}')
@@ -207,7 +229,10 @@ fn acceptance_query() -> String {
 }
 
 /// The overview row and the course's published version, as text.
-fn snapshot(client: &mut postgres::Client, course: &str) -> Result<(Option<String>, Option<String>, Option<String>), postgres::Error> {
+fn snapshot(
+    client: &mut postgres::Client,
+    course: &str,
+) -> Result<(Option<String>, Option<String>, Option<String>), postgres::Error> {
     let row = client.query_one(
         "SELECT (SELECT o::text FROM coursenav.course_overviews o WHERE o.course_id = $1),
                 (SELECT row(o.marketing_url, o.eligible_for_financial_aid, o.content_language, o.catalog_synced_at, o.created)::text
@@ -234,7 +259,14 @@ fn harness<T>(failures: &mut Failures, case: &CaseInfo, result: Result<T, postgr
     }
 }
 
-fn run_case(session: &mut Session, failures: &mut Failures, info: &CaseInfo, course: &str, version: &str, text: &str) -> Result<(), Died> {
+fn run_case(
+    session: &mut Session,
+    failures: &mut Failures,
+    info: &CaseInfo,
+    course: &str,
+    version: &str,
+    text: &str,
+) -> Result<(), Died> {
     let client = &mut session.client;
     let Some(before) = harness(failures, info, snapshot(client, course))? else { return Ok(()) };
     harness(failures, info, client.batch_execute("SAVEPOINT fz"))?;
@@ -257,7 +289,11 @@ fn run_case(session: &mut Session, failures: &mut Failures, info: &CaseInfo, cou
             harness(failures, info, client.batch_execute("ROLLBACK TO SAVEPOINT fz; RELEASE SAVEPOINT fz"))?;
             if let Some(after) = harness(failures, info, snapshot(client, course))? {
                 if after != before {
-                    failures.add(info, "a refused overview changed what was stored", format!("before {before:?}, after {after:?}"));
+                    failures.add(
+                        info,
+                        "a refused overview changed what was stored",
+                        format!("before {before:?}, after {after:?}"),
+                    );
                 }
             }
         }
@@ -284,10 +320,18 @@ fn run_case(session: &mut Session, failures: &mut Failures, info: &CaseInfo, cou
             if clean {
                 if let Some(after) = harness(failures, info, snapshot(client, course))? {
                     if after.1 != before.1 {
-                        failures.add(info, "a publish changed the catalog's columns", format!("before {:?}, after {:?}", before.1, after.1));
+                        failures.add(
+                            info,
+                            "a publish changed the catalog's columns",
+                            format!("before {:?}, after {:?}", before.1, after.1),
+                        );
                     }
                     if after.2.as_deref() != Some(version) {
-                        failures.add(info, "an accepted publish is not the published version", format!("{:?}", after.2));
+                        failures.add(
+                            info,
+                            "an accepted publish is not the published version",
+                            format!("{:?}", after.2),
+                        );
                     }
                 }
                 harness(failures, info, client.batch_execute("RELEASE SAVEPOINT fz"))?;
@@ -306,7 +350,10 @@ pub fn run(fuzz: Fuzz) {
     let postmaster_started = cluster.postmaster_start_time();
     for k in 0..COURSES {
         let overview = json!({"display_name": "Base", "start": "2030-01-01T00:00:00Z"}).to_string();
-        session.client.execute("SELECT coursenav.publish_course($1, 'base', $2::text::jsonb)", &[&course_id(k), &overview]).unwrap();
+        session
+            .client
+            .execute("SELECT coursenav.publish_course($1, 'base', $2::text::jsonb)", &[&course_id(k), &overview])
+            .unwrap();
     }
     // What a catalog sync wrote, which no publish may change.
     session
@@ -324,7 +371,10 @@ pub fn run(fuzz: Fuzz) {
         let (op, name, _) = *OPS.choose_weighted(&mut rng, |o| o.2).unwrap();
         let mut recipe = vec![mutate(op, &mut doc, &course, &mut rng)];
         if op != Op::Control && rng.random_bool(0.25) {
-            let extra = [Op::TypeSwap, Op::EdgeNumber, Op::BadDate, Op::DuplicateKey, Op::ExtraField].choose(&mut rng).copied().unwrap();
+            let extra = [Op::TypeSwap, Op::EdgeNumber, Op::BadDate, Op::DuplicateKey, Op::ExtraField]
+                .choose(&mut rng)
+                .copied()
+                .unwrap();
             if matches!(doc, Json::Obj(_)) {
                 recipe.push(mutate(extra, &mut doc, &course, &mut rng));
             }

@@ -63,13 +63,17 @@ fn chunk_query() -> String {
     }
     for f in FLAG_FIELDS {
         columns.push(format!("jsonb_typeof(b.value -> '{f}')"));
-        columns.push(format!("CASE WHEN jsonb_typeof(b.value -> '{f}') = 'boolean' THEN (b.value ->> '{f}')::boolean END"));
+        columns.push(format!(
+            "CASE WHEN jsonb_typeof(b.value -> '{f}') = 'boolean' THEN (b.value ->> '{f}')::boolean END"
+        ));
     }
     let elements = "jsonb_array_elements(CASE WHEN jsonb_typeof(b.value -> 'children') = 'array' THEN b.value -> 'children' ELSE '[]' END)
                     WITH ORDINALITY e(v, n)";
     columns.push("jsonb_typeof(b.value -> 'children')".into());
     columns.push(format!("ARRAY(SELECT jsonb_typeof(e.v) FROM {elements} ORDER BY e.n)"));
-    columns.push(format!("ARRAY(SELECT CASE WHEN jsonb_typeof(e.v) = 'string' THEN e.v #>> '{{}}' END FROM {elements} ORDER BY e.n)"));
+    columns.push(format!(
+        "ARRAY(SELECT CASE WHEN jsonb_typeof(e.v) = 'string' THEN e.v #>> '{{}}' END FROM {elements} ORDER BY e.n)"
+    ));
     format!(
         "SELECT {}
            FROM (SELECT chunk_no, document AS d, jsonb_typeof(document -> 'root') AS root_type,
@@ -160,7 +164,11 @@ fn build_reference(course: &str, rows: &[postgres::Row]) -> Result<Reference, St
                 for (t, c) in child_types.iter().zip(child_ids) {
                     match (t.as_deref(), c) {
                         (Some("string"), Some(c)) if c.starts_with(&block_prefix) => children.push(c),
-                        (t, c) => return Err(format!("block {id:?} lists a child {c:?} of type {t:?}, not a block of {course}")),
+                        (t, c) => {
+                            return Err(format!(
+                                "block {id:?} lists a child {c:?} of type {t:?}, not a block of {course}"
+                            ))
+                        }
                     }
                 }
                 children
@@ -216,7 +224,9 @@ fn check_tree(root: &str, blocks: &HashMap<String, RefBlock>) -> Result<(), Stri
                 return Err(format!("{id:?} lists a child twice"));
             }
         }
-        let Some(child_block) = blocks.get(child) else { return Err(format!("{id:?} lists {child:?}, which has no block")) };
+        let Some(child_block) = blocks.get(child) else {
+            return Err(format!("{id:?} lists {child:?}, which has no block"));
+        };
         if NAVIGATION_CONTAINERS.contains(&child_block.block_type.as_str()) {
             if let Some(other) = parent_of.insert(child, id) {
                 if other != id {
@@ -317,7 +327,8 @@ fn served_block(value: &Value, epoch: &HashMap<String, Option<f64>>) -> Result<E
         Some(Value::Null) => Ok(None),
         other => Err(format!("served \"{name}\" is {other:?}")),
     };
-    let flag = |name: &str| value.get(name).and_then(Value::as_bool).ok_or(format!("served \"{name}\" is not a boolean"));
+    let flag =
+        |name: &str| value.get(name).and_then(Value::as_bool).ok_or(format!("served \"{name}\" is not a boolean"));
     let date = |name: &str| -> Result<Option<f64>, String> {
         match text(name)? {
             None => Ok(None),
@@ -328,7 +339,10 @@ fn served_block(value: &Value, epoch: &HashMap<String, Option<f64>>) -> Result<E
         }
     };
     let children = match value.get("children") {
-        Some(Value::Array(items)) => items.iter().map(|c| c.as_str().map(str::to_string).ok_or("a served child is not a string")).collect::<Result<_, _>>()?,
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|c| c.as_str().map(str::to_string).ok_or("a served child is not a string"))
+            .collect::<Result<_, _>>()?,
         other => return Err(format!("served \"children\" is {other:?}")),
     };
     Ok(Expected {
@@ -347,7 +361,10 @@ fn served_block(value: &Value, epoch: &HashMap<String, Option<f64>>) -> Result<E
 
 /// Every date string of the stored blocks and of the served tree, as
 /// PostgreSQL reads it (None when it cannot).
-fn read_dates(client: &mut postgres::Client, dates: Vec<String>) -> Result<HashMap<String, Option<f64>>, postgres::Error> {
+fn read_dates(
+    client: &mut postgres::Client,
+    dates: Vec<String>,
+) -> Result<HashMap<String, Option<f64>>, postgres::Error> {
     let rows = client.query("SELECT u.d, fuzz.epoch(u.d) FROM unnest($1::text[]) u(d)", &[&dates])?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
@@ -403,7 +420,11 @@ pub fn check_served(
     };
     let (rebuild_id, tree_text, serving): (i64, String, Option<String>) = (row.get(0), row.get(1), row.get(2));
     if returned.is_none() || returned != serving.as_deref() {
-        failures.add(case, "an accepted rebuild is not the one serving", format!("returned {returned:?}, serving {serving:?}"));
+        failures.add(
+            case,
+            "an accepted rebuild is not the one serving",
+            format!("returned {returned:?}, serving {serving:?}"),
+        );
         return Ok(true);
     }
     let rows = match client.query(&chunk_query(), &[&course, &rebuild_id]) {
@@ -424,7 +445,8 @@ pub fn check_served(
             return Ok(true);
         }
     };
-    let mut dates: Vec<String> = reference.blocks.values().flat_map(|b| [b.start.clone(), b.due.clone()]).flatten().collect();
+    let mut dates: Vec<String> =
+        reference.blocks.values().flat_map(|b| [b.start.clone(), b.due.clone()]).flatten().collect();
     dates.extend(served_dates(&tree));
     let epoch = match read_dates(client, dates) {
         Ok(epoch) => epoch,
@@ -472,7 +494,12 @@ fn compare(
 ) -> Vec<String> {
     let mut out = Vec::new();
     let stamp = |name: &str| tree.get(name).and_then(Value::as_str).map(str::to_string);
-    for (name, want) in [("course_id", Some(course)), ("course_version", Some(version)), ("block_structure_version", serving), ("root", Some(reference.root.as_str()))] {
+    for (name, want) in [
+        ("course_id", Some(course)),
+        ("course_version", Some(version)),
+        ("block_structure_version", serving),
+        ("root", Some(reference.root.as_str())),
+    ] {
         if stamp(name).as_deref() != want {
             out.push(format!("\"{name}\" is {:?}, not {want:?}", stamp(name)));
         }
@@ -519,7 +546,12 @@ fn differences(got: &Expected, want: &Expected) -> String {
     macro_rules! field {
         ($name:ident) => {
             if got.$name != want.$name {
-                out.push(format!("{} served {:?}, the stored chunks give {:?}", stringify!($name), got.$name, want.$name));
+                out.push(format!(
+                    "{} served {:?}, the stored chunks give {:?}",
+                    stringify!($name),
+                    got.$name,
+                    want.$name
+                ));
             }
         };
     }

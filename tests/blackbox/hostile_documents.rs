@@ -76,12 +76,16 @@ fn a_pair_bomb_is_refused_with_54000_before_memory_is_reserved_and_the_backend_l
     let id: i64 = client.query_one("SELECT coursenav.begin_rebuild($1, 'v2')", &[&COURSE]).unwrap().get(0);
     let (code, message) = outcome(client.query_one("SELECT coursenav.add_blocks($1, doc) FROM bomb", &[&id]));
     assert_eq!(code, "54000", "{message}");
-    assert!(message.contains(COURSE) && message.contains(&format!("rebuild {id} would hold 8000000 blocks")), "{message}");
+    assert!(
+        message.contains(COURSE) && message.contains(&format!("rebuild {id} would hold 8000000 blocks")),
+        "{message}"
+    );
     assert!(message.contains("coursenav.max_blocks (200000)"), "{message}");
 
     assert_alive(&cluster, &mut client, &started);
     assert_eq!(serving(&mut client), v1);
-    let chunks: i64 = client.query_one("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = $1", &[&id]).unwrap().get(0);
+    let chunks: i64 =
+        client.query_one("SELECT count(*) FROM coursenav.block_chunks WHERE rebuild_id = $1", &[&id]).unwrap().get(0);
     assert_eq!(chunks, 0);
 }
 
@@ -120,7 +124,8 @@ fn a_number_beyond_a_double_in_each_navigation_field_is_22023_naming_block_and_f
     let mut client = cluster.connect();
     let v1 = rebuild(&mut client, "v1", &course(COURSE, 2, "v1").to_string()).unwrap();
     let sequential = key(COURSE, "sequential", "s0");
-    let fields = ["graded", "hide_from_toc", "visible_to_staff_only", "start", "due", "children", "display_name", "format"];
+    let fields =
+        ["graded", "hide_from_toc", "visible_to_staff_only", "start", "due", "children", "display_name", "format"];
     for field in fields {
         for number in ["1e400", "-1e400", "1e-400"] {
             let text = with_raw_field(&course(COURSE, 2, "v2"), &sequential, field, number);
@@ -129,7 +134,11 @@ fn a_number_beyond_a_double_in_each_navigation_field_is_22023_naming_block_and_f
             assert!(message.contains(&sequential) && message.contains(&format!("\"{field}\"")), "{message}");
         }
     }
-    let text = course(COURSE, 2, "v2").to_string().replacen(&format!("\"root\":\"{}\"", key(COURSE, "course", "course")), "\"root\":1e400", 1);
+    let text = course(COURSE, 2, "v2").to_string().replacen(
+        &format!("\"root\":\"{}\"", key(COURSE, "course", "course")),
+        "\"root\":1e400",
+        1,
+    );
     let (code, message) = outcome(rebuild(&mut client, "v2", &text));
     assert_eq!(code, "22023", "{message}");
     assert!(message.contains(COURSE) && message.contains("\"root\""), "{message}");
@@ -155,11 +164,19 @@ fn dates_postgresql_would_refuse_or_text_would_misorder_are_22023_in_blocks_and_
         document["blocks"][&sequential][field] = json!(date);
         let (code, message) = outcome(rebuild(&mut client, "v2", &document.to_string()));
         assert_eq!(code, "22023", "{date}: {message}");
-        assert!(message.contains(&sequential) && message.contains(&format!("\"{field}\"")) && message.contains(date), "{message}");
+        assert!(
+            message.contains(&sequential) && message.contains(&format!("\"{field}\"")) && message.contains(date),
+            "{message}"
+        );
     }
-    for (field, date) in [("start", "9999-12-31T23:00:00-05:00"), ("end", "0000-01-01T00:00:00Z"), ("enrollment_end", "2030-01-01T00:00:00-16:00")] {
+    for (field, date) in [
+        ("start", "9999-12-31T23:00:00-05:00"),
+        ("end", "0000-01-01T00:00:00Z"),
+        ("enrollment_end", "2030-01-01T00:00:00-16:00"),
+    ] {
         let overview = json!({ field: date }).to_string();
-        let published = client.query_one("SELECT coursenav.publish_course($1, 'v3', $2::text::jsonb)", &[&COURSE, &overview]);
+        let published =
+            client.query_one("SELECT coursenav.publish_course($1, 'v3', $2::text::jsonb)", &[&COURSE, &overview]);
         let (code, message) = outcome(published);
         assert_eq!(code, "22023", "{date}: {message}");
         assert!(message.contains(COURSE) && message.contains(&format!("\"{field}\"")), "{message}");
@@ -182,14 +199,19 @@ fn deep_and_huge_overview_fields_are_passed_over_or_refused_with_22023_never_xx0
     let deep = format!("{}1{}", "[".repeat(2000), "]".repeat(2000));
     let ignored = format!(r#"{{"display_name": "Demo", "pacing": 1e400, "tiny": 1e-16383, "tabs": {deep}}}"#);
     assert_eq!(publish(&mut client, &ignored), ("ok".into(), String::new()));
-    let stored: String =
-        client.query_one("SELECT display_name FROM coursenav.course_overviews WHERE course_id = $1", &[&COURSE]).unwrap().get(0);
+    let stored: String = client
+        .query_one("SELECT display_name FROM coursenav.course_overviews WHERE course_id = $1", &[&COURSE])
+        .unwrap()
+        .get(0);
     assert_eq!(stored, "Demo");
 
     for (overview, needle) in [
         (r#"{"start": 1e400}"#.to_string(), "\"start\""),
         (format!(r#"{{"display_name": {deep}}}"#), "\"display_name\" must be a string or null, not an array"),
-        (format!(r#"{{"display_name": "{}"}}"#, "n".repeat(5 << 20)), "\"display_name\" must be a string or null of at most 16384 bytes"),
+        (
+            format!(r#"{{"display_name": "{}"}}"#, "n".repeat(5 << 20)),
+            "\"display_name\" must be a string or null of at most 16384 bytes",
+        ),
         (format!(r#"{{"course_image_url": "https://cdn.example/{}"}}"#, "u".repeat(2 << 20)), "\"course_image_url\""),
         ("1e400".to_string(), "expected a JSON object"),
     ] {
@@ -198,8 +220,10 @@ fn deep_and_huge_overview_fields_are_passed_over_or_refused_with_22023_never_xx0
         assert!(message.contains(COURSE) && message.contains(needle), "{message}");
         assert!(message.len() < 600, "the message echoes the input: {} bytes", message.len());
     }
-    let stored: String =
-        client.query_one("SELECT display_name FROM coursenav.course_overviews WHERE course_id = $1", &[&COURSE]).unwrap().get(0);
+    let stored: String = client
+        .query_one("SELECT display_name FROM coursenav.course_overviews WHERE course_id = $1", &[&COURSE])
+        .unwrap()
+        .get(0);
     assert_eq!(stored, "Demo");
     assert_alive(&cluster, &mut client, &started);
 }
@@ -230,6 +254,10 @@ fn preparing_a_transaction_that_completed_a_rebuild_is_refused_by_coursenav_and_
         .get(0);
     assert_eq!(published, "v1");
     // A transaction that completed nothing still prepares.
-    client.batch_execute("BEGIN; SELECT coursenav.publish_course('course-v1:Other+X+Y', 'v1'); PREPARE TRANSACTION 'plain'").unwrap();
+    client
+        .batch_execute(
+            "BEGIN; SELECT coursenav.publish_course('course-v1:Other+X+Y', 'v1'); PREPARE TRANSACTION 'plain'",
+        )
+        .unwrap();
     client.batch_execute("COMMIT PREPARED 'plain'").unwrap();
 }

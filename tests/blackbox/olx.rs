@@ -40,15 +40,8 @@ const CONTAINERS: [&str; 9] = [
 const NOT_BLOCKS: [&str; 3] = ["wiki", "textbook", "show"];
 
 /// The navigation fields copied into each block when the OLX or the policy sets them.
-const FIELDS: [&str; 7] = [
-    "display_name",
-    "graded",
-    "format",
-    "start",
-    "due",
-    "visible_to_staff_only",
-    "hide_from_toc",
-];
+const FIELDS: [&str; 7] =
+    ["display_name", "graded", "format", "start", "due", "visible_to_staff_only", "hide_from_toc"];
 
 /// Reads an OLX course export and returns its Course Blocks document.
 pub fn course_blocks_from_olx_tar_gz(path: &Path) -> Result<serde_json::Value, String> {
@@ -62,22 +55,15 @@ fn course_blocks_from_olx_archive(reader: impl Read) -> Result<Value, String> {
     let course_xml = files.get("course.xml").ok_or("no course.xml in the archive")?;
     let doc = Document::parse(course_xml).map_err(|e| format!("course.xml: {e}"))?;
     let top = doc.root_element();
-    let attr = |name: &str| {
-        top.attribute(name)
-            .ok_or_else(|| format!("course.xml: no \"{name}\" attribute"))
-    };
+    let attr = |name: &str| top.attribute(name).ok_or_else(|| format!("course.xml: no \"{name}\" attribute"));
     let (org, number, run) = (attr("org")?, attr("course")?, attr("url_name")?);
     check_name(run)?;
     let policy = match read_policy(&files, run)? {
         Value::Object(policy) => policy,
         _ => return Err(format!("policies/{run}/policy.json: expected an object")),
     };
-    let mut builder = Builder {
-        files: &files,
-        policy,
-        key_prefix: format!("{org}+{number}+{run}"),
-        blocks: Map::new(),
-    };
+    let mut builder =
+        Builder { files: &files, policy, key_prefix: format!("{org}+{number}+{run}"), blocks: Map::new() };
     // Open edX names the course block itself "course", whatever the run.
     let root = builder.add_element(top, run, "course")?;
     Ok(json!({"root": root, "blocks": builder.blocks}))
@@ -111,10 +97,7 @@ fn course_files(reader: impl Read) -> Result<HashMap<String, String>, String> {
         .ok_or("no course.xml in the archive")?
         .trim_end_matches("course.xml")
         .to_string();
-    Ok(all
-        .into_iter()
-        .filter_map(|(path, text)| path.strip_prefix(&root).map(|rel| (rel.to_string(), text)))
-        .collect())
+    Ok(all.into_iter().filter_map(|(path, text)| path.strip_prefix(&root).map(|rel| (rel.to_string(), text))).collect())
 }
 
 /// `./demo-course/course/x.xml` -> `demo-course/course/x.xml`.
@@ -164,10 +147,7 @@ impl Builder<'_> {
         let doc = Document::parse(text).map_err(|e| format!("{path}: {e}"))?;
         let definition = doc.root_element();
         if definition.tag_name().name() != tag {
-            return Err(format!(
-                "{path}: root element is <{}>, expected <{tag}>",
-                definition.tag_name().name()
-            ));
+            return Err(format!("{path}: root element is <{}>, expected <{tag}>", definition.tag_name().name()));
         }
         self.add_definition(definition, olx_name, id_name)
     }
@@ -182,9 +162,8 @@ impl Builder<'_> {
         let mut block = self.fields(node, olx_name, &id)?;
         let mut children = Vec::new();
         if CONTAINERS.contains(&tag) {
-            let child_elements = node
-                .children()
-                .filter(|c| c.is_element() && !NOT_BLOCKS.contains(&c.tag_name().name()));
+            let child_elements =
+                node.children().filter(|c| c.is_element() && !NOT_BLOCKS.contains(&c.tag_name().name()));
             for (index, child) in child_elements.enumerate() {
                 let child_id = match child.attribute("url_name") {
                     Some(name) => {
@@ -240,29 +219,18 @@ impl Builder<'_> {
 /// edx-platform's `is_pointer_tag`: a `url_name` (plus `org` and `course` on
 /// the root course) and no content at all.
 fn is_pointer(node: Node<'_, '_>) -> bool {
-    let allowed: &[&str] = if node.tag_name().name() == "course" {
-        &["url_name", "org", "course"]
-    } else {
-        &["url_name"]
-    };
+    let allowed: &[&str] =
+        if node.tag_name().name() == "course" { &["url_name", "org", "course"] } else { &["url_name"] };
     node.attribute("url_name").is_some()
         && node.attributes().all(|a| allowed.contains(&a.name()))
-        && !node
-            .children()
-            .any(|c| c.is_element() || (c.is_text() && !c.text().unwrap_or("").trim().is_empty()))
+        && !node.children().any(|c| c.is_element() || (c.is_text() && !c.text().unwrap_or("").trim().is_empty()))
 }
 
 /// A deterministic block name for an inline child that has no url_name.
 fn inline_name(parent: &str, tag: &str, index: usize) -> String {
     format!("{parent}_{tag}_{index}")
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' })
         .collect()
 }
 
@@ -305,14 +273,8 @@ fn rfc3339(raw: &str) -> Result<String, String> {
     let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
         .iter()
         .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
-    naive
-        .map(|d| d.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
-        .ok_or_else(|| format!("not a date: {raw:?}"))
+        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)));
+    naive.map(|d| d.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)).ok_or_else(|| format!("not a date: {raw:?}"))
 }
 
 #[cfg(test)]
@@ -342,12 +304,7 @@ mod tests {
     }
 
     fn children<'a>(doc: &'a Value, id: &str) -> Vec<&'a str> {
-        doc["blocks"][id]["children"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c.as_str().unwrap())
-            .collect()
+        doc["blocks"][id]["children"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect()
     }
 
     /// Ids of the given type in document (pre-order) order from the root.
@@ -364,9 +321,7 @@ mod tests {
     }
 
     fn names<'a>(doc: &'a Value, ids: &[&str]) -> Vec<&'a str> {
-        ids.iter()
-            .map(|id| doc["blocks"][*id]["display_name"].as_str().unwrap())
-            .collect()
+        ids.iter().map(|id| doc["blocks"][*id]["display_name"].as_str().unwrap()).collect()
     }
 
     /// One tree: every listed child exists, no block is listed twice, every
@@ -379,10 +334,7 @@ mod tests {
         for (id, block) in blocks {
             assert_eq!(block["id"], *id);
             let block_type = block["type"].as_str().unwrap();
-            assert!(
-                id.contains(&format!("+type@{block_type}+block@")),
-                "{id} is not of type {block_type}"
-            );
+            assert!(id.contains(&format!("+type@{block_type}+block@")), "{id} is not of type {block_type}");
             for child in children(doc, id) {
                 assert!(blocks.contains_key(child), "{id} lists {child}, which has no block");
                 assert!(seen.insert(child), "{child} is listed twice");
@@ -402,11 +354,7 @@ mod tests {
         assert_eq!(doc["blocks"][&root]["start"], "2020-01-01T00:00:00Z");
 
         let chapters = in_order(&doc, "chapter");
-        assert_eq!(
-            children(&doc, &root),
-            chapters,
-            "the course lists only its chapters (no wiki)"
-        );
+        assert_eq!(children(&doc, &root), chapters, "the course lists only its chapters (no wiki)");
         assert_eq!(
             names(&doc, &chapters),
             [
@@ -495,11 +443,7 @@ mod tests {
             .filter(|id| doc["blocks"][*id]["graded"] == true)
             .map(|id| {
                 let block = &doc["blocks"][id];
-                (
-                    id,
-                    block["display_name"].as_str().unwrap(),
-                    block["format"].as_str().unwrap(),
-                )
+                (id, block["display_name"].as_str().unwrap(), block["format"].as_str().unwrap())
             })
             .collect();
         assert_eq!(
@@ -535,15 +479,7 @@ mod tests {
         let ora = key("openassessment", "414407a9e235444cb530c102fd0c66d0");
         assert_eq!(doc["blocks"][&ora]["type"], "openassessment");
         assert!(children(&doc, &ora).is_empty());
-        let leaves = [
-            "html",
-            "problem",
-            "video",
-            "openassessment",
-            "poll",
-            "survey",
-            "drag-and-drop-v2",
-        ];
+        let leaves = ["html", "problem", "video", "openassessment", "poll", "survey", "drag-and-drop-v2"];
         for block in blocks(&doc).values() {
             if leaves.contains(&block["type"].as_str().unwrap()) {
                 assert!(block["children"].as_array().unwrap().is_empty(), "{}", block["id"]);
@@ -556,10 +492,7 @@ mod tests {
         assert_eq!(problems[0], key("problem", "0895f1b6c0b329e50b90"));
         // A pointer's display name comes from the file it points to.
         let video = key("video", "078de40d92a54047b951a2e7a8e2a348");
-        assert_eq!(
-            doc["blocks"][&video]["display_name"],
-            "The Reach of the Open edX Platform (2023)"
-        );
+        assert_eq!(doc["blocks"][&video]["display_name"], "The Reach of the Open edX Platform (2023)");
     }
 
     /// A gzip-compressed tar of the given files, built with the `tar` crate.
@@ -592,19 +525,10 @@ mod tests {
 
     fn small_course(extra: &[(&str, &str)]) -> Result<Value, String> {
         let mut files = vec![
-            (
-                "export/course/course.xml",
-                r#"<course url_name="R1" org="O" course="C"/>"#,
-            ),
+            ("export/course/course.xml", r#"<course url_name="R1" org="O" course="C"/>"#),
             ("export/course/course/R1.xml", SMALL_COURSE),
-            (
-                "export/course/chapter/ch1.xml",
-                r#"<chapter display_name="One" visible_to_staff_only="true"/>"#,
-            ),
-            (
-                "export/course/problem/p1.xml",
-                r#"<problem display_name="P"><choiceresponse/></problem>"#,
-            ),
+            ("export/course/chapter/ch1.xml", r#"<chapter display_name="One" visible_to_staff_only="true"/>"#),
+            ("export/course/problem/p1.xml", r#"<problem display_name="P"><choiceresponse/></problem>"#),
             ("export/course/html/unused.html", "<p>not read</p>"),
             (
                 "export/course/policies/R1/policy.json",
@@ -623,10 +547,7 @@ mod tests {
         let k = |t: &str, n: &str| format!("block-v1:O+C+R1+type@{t}+block@{n}");
         let root = k("course", "course");
         assert_eq!(doc["root"], root);
-        assert_eq!(
-            doc["blocks"][&root]["start"], "2030-01-01T00:00:00Z",
-            "policy wins over the XML"
-        );
+        assert_eq!(doc["blocks"][&root]["start"], "2030-01-01T00:00:00Z", "policy wins over the XML");
         let inline_chapter = k("chapter", "course_chapter_1");
         assert_eq!(children(&doc, &root), [k("chapter", "ch1"), inline_chapter.clone()]);
 
@@ -643,14 +564,9 @@ mod tests {
 
         let unit = k("vertical", "s1_vertical_0");
         assert_eq!(children(&doc, &k("sequential", "s1")), [unit.as_str()]);
-        assert_eq!(
-            children(&doc, &unit),
-            [k("html", "s1_vertical_0_html_0"), k("problem", "p1")]
-        );
+        assert_eq!(children(&doc, &unit), [k("html", "s1_vertical_0_html_0"), k("problem", "p1")]);
         assert_eq!(doc["blocks"][k("problem", "p1")]["display_name"], "P");
-        assert!(doc["blocks"][k("html", "s1_vertical_0_html_0")]
-            .get("display_name")
-            .is_none());
+        assert!(doc["blocks"][k("html", "s1_vertical_0_html_0")].get("display_name").is_none());
         assert_eq!(blocks(&doc).len(), 7, "no wiki, <b> or <choiceresponse> block");
     }
 
@@ -669,26 +585,17 @@ mod tests {
         let bad_date = course_blocks_from_olx_archive(
             archive(&[
                 ("course.xml", r#"<course url_name="R1" org="O" course="C"/>"#),
-                (
-                    "course/R1.xml",
-                    r#"<course><chapter url_name="c" display_name="x" start="soon"/></course>"#,
-                ),
+                ("course/R1.xml", r#"<course><chapter url_name="c" display_name="x" start="soon"/></course>"#),
             ])
             .as_slice(),
         )
         .unwrap_err();
-        assert!(
-            bad_date.contains("block-v1:O+C+R1+type@chapter+block@c") && bad_date.contains("start"),
-            "{bad_date}"
-        );
+        assert!(bad_date.contains("block-v1:O+C+R1+type@chapter+block@c") && bad_date.contains("start"), "{bad_date}");
 
         let twice = course_blocks_from_olx_archive(
             archive(&[
                 ("course.xml", r#"<course url_name="R1" org="O" course="C"/>"#),
-                (
-                    "course/R1.xml",
-                    r#"<course><chapter url_name="c"/><chapter url_name="c"/></course>"#,
-                ),
+                ("course/R1.xml", r#"<course><chapter url_name="c"/><chapter url_name="c"/></course>"#),
                 ("chapter/c.xml", "<chapter/>"),
             ])
             .as_slice(),

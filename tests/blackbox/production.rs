@@ -41,9 +41,7 @@ fn a_writer_role_publishes_rebuilds_deletes_and_syncs_with_no_table_privilege() 
     make_roles(&cluster);
     let mut writer = cluster.connect_as("lms_writer", "postgres");
     let overview = r#"{"display_name": "Demo", "start": "2030-01-15T00:00:00Z"}"#;
-    writer
-        .execute("SELECT coursenav.publish_course($1, 'v1', $2::text::jsonb)", &[&COURSE, &overview])
-        .unwrap();
+    writer.execute("SELECT coursenav.publish_course($1, 'v1', $2::text::jsonb)", &[&COURSE, &overview]).unwrap();
     let v1 = rebuild(&mut writer, COURSE, "v1", 2);
     // The step-by-step lifecycle, and a rebuild given up.
     let id: i64 = writer.query_one("SELECT coursenav.begin_rebuild($1, 'v2')", &[&COURSE]).unwrap().get(0);
@@ -98,9 +96,7 @@ fn a_reader_role_reads_navigation_and_overviews_and_writes_nothing() {
     let cluster = Cluster::start("reader-role", &[]);
     make_roles(&cluster);
     let mut owner = cluster.connect();
-    owner
-        .execute("SELECT coursenav.publish_course($1, 'v1', '{\"display_name\": \"Demo\"}')", &[&COURSE])
-        .unwrap();
+    owner.execute("SELECT coursenav.publish_course($1, 'v1', '{\"display_name\": \"Demo\"}')", &[&COURSE]).unwrap();
     let version = rebuild(&mut owner, COURSE, "v1", 2);
 
     let mut reader = cluster.connect_as("lms_reader", "postgres");
@@ -228,9 +224,7 @@ CREATE OPERATOR SCHEMA.> (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = SCHEMA
 /// Every coursenav function a writer, a reader or the owner calls, in an order that works.
 fn call_everything(client: &mut Client) {
     let blocks = course(COURSE, 2, "v2").to_string();
-    client
-        .execute("SELECT coursenav.publish_course($1, 'v2', '{\"display_name\": \"x\"}')", &[&COURSE])
-        .unwrap();
+    client.execute("SELECT coursenav.publish_course($1, 'v2', '{\"display_name\": \"x\"}')", &[&COURSE]).unwrap();
     client.execute("SELECT coursenav.rebuild($1, 'v2', $2::text::jsonb)", &[&COURSE, &blocks]).unwrap();
     let id: i64 = client.query_one("SELECT coursenav.begin_rebuild($1, 'v3')", &[&COURSE]).unwrap().get(0);
     let blocks = course(COURSE, 3, "v3").to_string();
@@ -250,7 +244,8 @@ fn assert_nothing_hijacked(cluster: &Cluster) {
     let ran: Vec<String> =
         owner.query("SELECT DISTINCT what FROM public.hijacked", &[]).unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(ran, Vec::<String>::new(), "hostile objects ran inside coursenav");
-    let superuser: bool = owner.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'", &[]).unwrap().get(0);
+    let superuser: bool =
+        owner.query_one("SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'", &[]).unwrap().get(0);
     assert!(!superuser, "mallory became a superuser");
 }
 
@@ -321,7 +316,10 @@ fn state(client: &mut Client) -> String {
     let mut text = String::new();
     for table in tables {
         let rows: String = client
-            .query_one(&format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM (SELECT * FROM coursenav.{table}) t"), &[])
+            .query_one(
+                &format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM (SELECT * FROM coursenav.{table}) t"),
+                &[],
+            )
             .unwrap()
             .get(0);
         text.push_str(&format!("== {table}\n{rows}\n"));
@@ -335,9 +333,7 @@ fn state(client: &mut Client) -> String {
 /// A database with two courses rebuilt, one bumped twice, an overview, a
 /// catalog sync run and a token.
 fn populate(client: &mut Client) {
-    client
-        .execute("SELECT coursenav.publish_course($1, 'v1', '{\"display_name\": \"Demo\"}')", &[&COURSE])
-        .unwrap();
+    client.execute("SELECT coursenav.publish_course($1, 'v1', '{\"display_name\": \"Demo\"}')", &[&COURSE]).unwrap();
     rebuild(client, COURSE, "v1", 2);
     rebuild(client, COURSE, "v2", 3);
     rebuild(client, OTHER, "o1", 1);
@@ -428,9 +424,7 @@ fn the_token_can_come_from_a_file_only_a_superuser_names_and_never_passes_throug
     let cluster = Cluster::start("token-file", &[]);
     make_roles(&cluster);
     let mut owner = cluster.connect();
-    owner
-        .execute("SELECT coursenav.publish_course($1, 'v1', '{\"display_name\": \"Demo\"}')", &[&COURSE])
-        .unwrap();
+    owner.execute("SELECT coursenav.publish_course($1, 'v1', '{\"display_name\": \"Demo\"}')", &[&COURSE]).unwrap();
     let token = TOKEN;
     let catalog = FakeCatalog::start(vec![run(COURSE, serde_json::json!("https://www.example.org/demo"), true, "en")]);
     let path = cluster.dir.join("catalog-token");

@@ -18,8 +18,10 @@ fn an_abandoned_rebuild_is_failed_by_the_next_rebuild_and_by_the_schedule_while_
     let cluster = Cluster::start("timeout", &["coursenav.rebuild_timeout = '1s'"]);
     let mut setup = cluster.connect();
     let blocks = course(COURSE, 2, "v1").to_string();
-    let v1: String =
-        setup.query_one("SELECT coursenav.rebuild($1, 'v1', $2::text::jsonb)::text", &[&COURSE, &blocks]).unwrap().get(0);
+    let v1: String = setup
+        .query_one("SELECT coursenav.rebuild($1, 'v1', $2::text::jsonb)::text", &[&COURSE, &blocks])
+        .unwrap()
+        .get(0);
     // Two collectors begin, add a chunk, commit, and die.
     let mut stuck = Vec::new();
     for course_id in [COURSE, OTHER] {
@@ -35,8 +37,10 @@ fn an_abandoned_rebuild_is_failed_by_the_next_rebuild_and_by_the_schedule_while_
 
     // The next rebuild of the course fails its abandoned rebuild, not the other course's.
     let blocks = course(COURSE, 4, "v3").to_string();
-    let v3: String =
-        setup.query_one("SELECT coursenav.rebuild($1, 'v3', $2::text::jsonb)::text", &[&COURSE, &blocks]).unwrap().get(0);
+    let v3: String = setup
+        .query_one("SELECT coursenav.rebuild($1, 'v3', $2::text::jsonb)::text", &[&COURSE, &blocks])
+        .unwrap()
+        .get(0);
     let row = |client: &mut postgres::Client, id: i64| -> (String, i64, Option<String>) {
         let r = client
             .query_one(

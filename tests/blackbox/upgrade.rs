@@ -82,7 +82,11 @@ fn every_kept_release_upgrades_to_the_current_version_with_its_data_served_and_e
             client.query_one("SELECT extversion FROM pg_extension WHERE extname = 'coursenav'", &[]).unwrap().get(0);
         assert_eq!(version, CURRENT, "from {release}");
         let upgraded = fingerprint(&mut client);
-        assert!(upgraded == fresh, "{release} upgraded differs from a fresh {CURRENT}:\n{}", difference(("after the upgrade", &upgraded), ("in a fresh install", &fresh)));
+        assert!(
+            upgraded == fresh,
+            "{release} upgraded differs from a fresh {CURRENT}:\n{}",
+            difference(("after the upgrade", &upgraded), ("in a fresh install", &fresh))
+        );
 
         // The data is all there and served, and the course moves on.
         assert_eq!(served(&mut client), tree, "from {release}");
@@ -91,8 +95,10 @@ fn every_kept_release_upgrades_to_the_current_version_with_its_data_served_and_e
         assert_eq!(current, serving);
         let next = rebuild(&mut client, "v3", 4);
         assert_ne!(next, serving);
-        let bumps: i64 =
-            client.query_one("SELECT count(*) FROM coursenav.version_history WHERE course_id = $1", &[&COURSE]).unwrap().get(0);
+        let bumps: i64 = client
+            .query_one("SELECT count(*) FROM coursenav.version_history WHERE course_id = $1", &[&COURSE])
+            .unwrap()
+            .get(0);
         assert_eq!(bumps, 3);
     }
 }
