@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every coursenav test on this machine, installing what is missing:
-# unit tests and #[pg_test]s (cargo pgrx test), the black-box tests against
+# formatting, the core's unit tests, #[pg_test]s (cargo pgrx test), the black-box tests against
 # real clusters, and the benchmark once at small sizes so it cannot rot.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 hold_install_lock "$@"
@@ -12,7 +12,13 @@ results=$(mktemp /tmp/cn-results.XXXXXX)
 pgtest_dir=$(mktemp -d /tmp/cn-pgtest.XXXXXX)
 trap 'rm -rf "$pgtest_dir" "$results"' EXIT
 
-echo "== unit tests and #[pg_test]s"
+echo "== formatting (cargo fmt --check)"
+cargo fmt --all --check
+
+echo "== unit tests of the core (no PostgreSQL, no pgrx build)"
+cargo test -p coursenav-domain --all-features 2>&1 | tee -a "$results"
+
+echo "== #[pg_test]s"
 if [ "$(id -u)" -eq 0 ]; then
     chown postgres "$pgtest_dir"
     cargo pgrx test pg15 --runas postgres --pgdata "$pgtest_dir/data" 2>&1 | tee -a "$results"

@@ -75,7 +75,7 @@ END $$;
 CREATE FUNCTION coursenav.catalog_sync()
 RETURNS coursenav.catalog_sync_runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    new_run_id bigint := coursenav.run_catalog_sync();
+    new_run_id bigint := coursenav_internal.run_catalog_sync();
     finished coursenav.catalog_sync_runs;
 BEGIN
     SELECT * INTO finished FROM coursenav.catalog_sync_runs r WHERE r.run_id = new_run_id;
@@ -83,10 +83,10 @@ BEGIN
 END $$;
 
 -- The name of coursenav's pg_cron job, so a second schedule replaces the first.
-CREATE FUNCTION coursenav.catalog_sync_job_name()
+CREATE FUNCTION coursenav_internal.catalog_sync_job_name()
 RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$ SELECT 'coursenav-catalog-sync' $$;
 
-CREATE FUNCTION coursenav.require_pg_cron()
+CREATE FUNCTION coursenav_internal.require_pg_cron()
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
@@ -104,22 +104,22 @@ END $$;
 CREATE FUNCTION coursenav.schedule_catalog_sync(schedule text DEFAULT '0 */4 * * *')
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM coursenav.require(schedule, 'schedule', 'schedule_catalog_sync');
-    PERFORM coursenav.require_pg_cron();
+    PERFORM coursenav_internal.require(schedule, 'schedule', 'schedule_catalog_sync');
+    PERFORM coursenav_internal.require_pg_cron();
     -- pg_cron updates a job of the same name instead of adding one.
-    RETURN cron.schedule(coursenav.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
+    RETURN cron.schedule(coursenav_internal.catalog_sync_job_name(), schedule, 'SELECT coursenav.catalog_sync()');
 END $$;
 
 -- Removes the pg_cron job; returns whether there was one.
 CREATE FUNCTION coursenav.unschedule_catalog_sync()
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM coursenav.require_pg_cron();
+    PERFORM coursenav_internal.require_pg_cron();
     IF NOT EXISTS (SELECT 1 FROM cron.job j
-                    WHERE j.jobname = coursenav.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
+                    WHERE j.jobname = coursenav_internal.catalog_sync_job_name() AND j.username = CURRENT_USER) THEN
         RETURN false;
     END IF;
-    RETURN cron.unschedule(coursenav.catalog_sync_job_name());
+    RETURN cron.unschedule(coursenav_internal.catalog_sync_job_name());
 END $$;
 
 -- The scheduled sync as a DBA needs to see it: the coursenav pg_cron job,
@@ -148,7 +148,7 @@ BEGIN
            LEFT JOIN LATERAL (SELECT s.* FROM coursenav.catalog_sync_runs s
                                ORDER BY s.run_id DESC LIMIT 1) r ON true
           WHERE j.jobname OPERATOR(pg_catalog.=) $1'
-        USING coursenav.catalog_sync_job_name();
+        USING coursenav_internal.catalog_sync_job_name();
 END $$;
 
 CREATE VIEW coursenav.catalog_sync_schedule AS

@@ -8,7 +8,7 @@
 -- search_path, so neither role holds any privilege on a table: a writer can
 -- publish and rebuild, but can never write a tree, a version stamp or a
 -- rebuild's status itself, and serve JSON it made up. The helpers the API
--- calls (require, build_navigation, ...) are granted to no one.
+-- calls (schema coursenav_internal) are granted to no one.
 -- Monitoring roles (pg_monitor) read the version tables, the DBA views and
 -- the catalog sync runs. The catalog token is the owner's alone.
 --
@@ -31,6 +31,8 @@ REVOKE ALL ON SCHEMA coursenav FROM PUBLIC;
 GRANT USAGE ON SCHEMA coursenav TO coursenav_writer, coursenav_reader, pg_monitor;
 
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA coursenav FROM PUBLIC;
+REVOKE ALL ON SCHEMA coursenav_internal FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA coursenav_internal FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA coursenav FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
@@ -101,3 +103,5 @@ COMMENT ON FUNCTION coursenav.schedule_catalog_sync(text) IS
     'Owner. Schedules catalog_sync with pg_cron (cron syntax, default every four hours), replacing an earlier schedule; returns the job id.';
 COMMENT ON FUNCTION coursenav.unschedule_catalog_sync() IS
     'Owner. Removes the pg_cron job of catalog_sync; returns whether there was one.';
+COMMENT ON FUNCTION coursenav.catalog_sync_schedule_status() IS
+    'Monitor. The rows of the view coursenav.catalog_sync_schedule: the pg_cron job of catalog_sync, its last run and the sync run it made.';

@@ -9,7 +9,7 @@
 -- rebuild but never write a tree, a version or a rebuild's status itself.
 
 -- Raises null_value_not_allowed naming the function and argument.
-CREATE FUNCTION coursenav.require(value anyelement, argument text, function_name text)
+CREATE FUNCTION coursenav_internal.require(value anyelement, argument text, function_name text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF value IS NULL THEN
@@ -21,7 +21,7 @@ END $$;
 -- The rebuild row, locked, or an error naming the rebuild when there is
 -- none or when it is no longer building (`action` completes the message:
 -- "only a building rebuild can <action>").
-CREATE FUNCTION coursenav.lock_building_rebuild(p_rebuild_id bigint, action text)
+CREATE FUNCTION coursenav_internal.lock_building_rebuild(p_rebuild_id bigint, action text)
 RETURNS coursenav.block_structures LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found_row coursenav.block_structures;
@@ -50,8 +50,8 @@ RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, p
 DECLARE
     new_publish coursenav.publish_log;
 BEGIN
-    PERFORM coursenav.require(course_id, 'course_id', 'publish_course');
-    PERFORM coursenav.require(course_version, 'course_version', 'publish_course');
+    PERFORM coursenav_internal.require(course_id, 'course_id', 'publish_course');
+    PERFORM coursenav_internal.require(course_version, 'course_version', 'publish_course');
     PERFORM coursenav.assert_course_key(course_id);
     -- As long as a key at most (Open edX versions are 24 hex digits), so
     -- every NOTIFY about the course stays far below its 8,000-byte limit.
@@ -61,7 +61,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF overview IS NOT NULL THEN
-        PERFORM coursenav.store_overview(course_id, overview);
+        PERFORM coursenav_internal.store_overview(course_id, overview);
     END IF;
 
     INSERT INTO coursenav.publish_log AS p (course_id, course_version)
@@ -94,7 +94,7 @@ END $$;
 CREATE FUNCTION coursenav.fail_stale_rebuilds(course_id text DEFAULT NULL)
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    timeout_s integer := coursenav.rebuild_timeout_seconds();
+    timeout_s integer := coursenav_internal.rebuild_timeout_seconds();
     failed integer;
 BEGIN
     IF timeout_s = 0 THEN
@@ -137,8 +137,8 @@ DECLARE
     publish bigint;
     new_id bigint;
 BEGIN
-    PERFORM coursenav.require(course_id, 'course_id', 'begin_rebuild');
-    PERFORM coursenav.require(course_version, 'course_version', 'begin_rebuild');
+    PERFORM coursenav_internal.require(course_id, 'course_id', 'begin_rebuild');
+    PERFORM coursenav_internal.require(course_version, 'course_version', 'begin_rebuild');
     publish := coursenav.publish_course(course_id, course_version);
     PERFORM coursenav.fail_stale_rebuilds(course_id);
     INSERT INTO coursenav.block_structures AS s (course_id, course_version, publish_id)
@@ -156,8 +156,8 @@ DECLARE
     target coursenav.block_structures;
     final_status text;
 BEGIN
-    PERFORM coursenav.require(rebuild_id, 'rebuild_id', 'complete_rebuild');
-    target := coursenav.lock_building_rebuild(rebuild_id, 'be completed');
+    PERFORM coursenav_internal.require(rebuild_id, 'rebuild_id', 'complete_rebuild');
+    target := coursenav_internal.lock_building_rebuild(rebuild_id, 'be completed');
     UPDATE coursenav.block_structures s SET status = 'complete'
      WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id
     RETURNING s.status INTO final_status;
@@ -177,9 +177,9 @@ RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_
 DECLARE
     target coursenav.block_structures;
 BEGIN
-    PERFORM coursenav.require(rebuild_id, 'rebuild_id', 'fail_rebuild');
-    PERFORM coursenav.require(error, 'error', 'fail_rebuild');
-    target := coursenav.lock_building_rebuild(rebuild_id, 'fail');
+    PERFORM coursenav_internal.require(rebuild_id, 'rebuild_id', 'fail_rebuild');
+    PERFORM coursenav_internal.require(error, 'error', 'fail_rebuild');
+    target := coursenav_internal.lock_building_rebuild(rebuild_id, 'fail');
     UPDATE coursenav.block_structures s
        SET status = 'failed', error = fail_rebuild.error, completed_at = clock_timestamp()
      WHERE s.course_id = target.course_id AND s.rebuild_id = target.rebuild_id;
@@ -215,7 +215,7 @@ DECLARE
     known boolean := false;
     found_rows bigint;
 BEGIN
-    PERFORM coursenav.require(course_id, 'course_id', 'delete_course');
+    PERFORM coursenav_internal.require(course_id, 'course_id', 'delete_course');
     PERFORM coursenav.assert_course_key(course_id);
     -- Lock the course's rebuilds first, in the order completions take their
     -- locks (rebuild row, then version row), so the two never deadlock.
@@ -252,7 +252,7 @@ END $$;
 -- Drops the blocks (chunks) of old structures, keeping the newest
 -- coursenav.keep_structures finished ones and the one now serving (as Open
 -- edX keeps five). The structure rows stay as history.
-CREATE FUNCTION coursenav.prune_structures(course_id text, serving bigint)
+CREATE FUNCTION coursenav_internal.prune_structures(course_id text, serving bigint)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM coursenav.block_chunks c
@@ -260,7 +260,7 @@ BEGIN
              WHERE s.course_id = prune_structures.course_id
                AND s.status <> 'building' AND s.rebuild_id <> serving
              ORDER BY s.rebuild_id DESC
-            OFFSET greatest(coalesce(pg_catalog.current_setting('coursenav.keep_structures', true), '5')::int - 1, 0)) old
+            OFFSET greatest(coursenav_internal.keep_structures() - 1, 0)) old
      WHERE c.course_id = prune_structures.course_id AND c.rebuild_id = old.rebuild_id;
 END $$;
 
@@ -268,7 +268,7 @@ END $$;
 -- validate the structure, bump block_structure_version, record the bump,
 -- materialise the navigation tree, and notify listeners. Readers see the old
 -- tree until this commits and the new one right after; they never wait.
-CREATE FUNCTION coursenav.on_rebuild_complete()
+CREATE FUNCTION coursenav_internal.on_rebuild_complete()
 RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     serving_now coursenav.course_versions;
@@ -289,7 +289,7 @@ BEGIN
         RETURN NEW;
     END IF;
 
-    tree := coursenav.build_navigation(NEW.course_id, NEW.rebuild_id, NEW.root_key,
+    tree := coursenav_internal.build_navigation(NEW.course_id, NEW.rebuild_id, NEW.root_key,
                                        NEW.course_version, new_version::text);
 
     UPDATE coursenav.course_versions v
@@ -309,7 +309,7 @@ BEGIN
        SET block_structure_version = excluded.block_structure_version,
            rebuild_id = excluded.rebuild_id,
            tree = excluded.tree;
-    PERFORM coursenav.prune_structures(NEW.course_id, NEW.rebuild_id);
+    PERFORM coursenav_internal.prune_structures(NEW.course_id, NEW.rebuild_id);
     -- Delivered at commit, so a listener never hears of an uncommitted version.
     PERFORM pg_catalog.pg_notify('coursenav_version', pg_catalog.json_build_object(
         'course_id', NEW.course_id,
@@ -322,4 +322,4 @@ CREATE TRIGGER bump_on_complete
     BEFORE UPDATE OF status ON coursenav.block_structures
     FOR EACH ROW
     WHEN (OLD.status = 'building' AND NEW.status = 'complete')
-    EXECUTE FUNCTION coursenav.on_rebuild_complete();
+    EXECUTE FUNCTION coursenav_internal.on_rebuild_complete();

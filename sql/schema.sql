@@ -15,6 +15,14 @@ BEGIN
     END IF;
 END $$;
 
+-- What the API calls and no role may: the completion trigger, the helpers
+-- of the lifecycle and of the catalog sync, the settings SQL reads. A schema
+-- of its own, so `\df coursenav.*` is the API and nothing else; no role but
+-- the owner has USAGE on it (sql/grants.sql).
+CREATE SCHEMA coursenav_internal;
+COMMENT ON SCHEMA coursenav_internal IS
+    'coursenav internals: called by the coursenav API functions, never by roles.';
+
 -- Every publish of a course, in the order it happened. The id orders
 -- publishes: course versions are opaque strings and never compared as text.
 CREATE TABLE coursenav.publish_log (

@@ -1,9 +1,9 @@
 //! coursenav: Open edX course navigation inside PostgreSQL, never stale.
 //!
-//! `domain` is the functional core (plain Rust, plain unit tests); `pg` maps
-//! SQL to it. Tables, triggers, views and grants are in `sql/*.sql`.
+//! `coursenav_domain` (src/domain, a crate of its own) is the functional
+//! core: plain Rust, plain unit tests, no pgrx, no unsafe code. `pg` maps SQL
+//! to it. Tables, triggers, views and grants are in `sql/*.sql`.
 
-pub mod domain;
 mod pg;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -5,7 +5,7 @@
 //! A CCX course is never in the catalog: it takes its parent course's
 //! marketing URL, which Open edX never did.
 
-use crate::domain::keys::CourseKey;
+use crate::keys::CourseKey;
 
 /// The switches and the LMS root, read from the `coursenav.*` settings.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,7 @@
 //! writes half a page. A marketing URL that is not http(s) is the one thing
 //! skipped alone: that run's other fields are still written.
 
-use crate::domain::catalog_json::{read_page, shown, Loose, RawPage, RawResult, RawResults};
+use crate::catalog_json::{read_page, shown, Loose, RawPage, RawResult, RawResults};
 use url::Url;
 
 /// What a sync does with one catalog-owned field of an overview.
@@ -20,14 +20,45 @@ pub enum Update<T> {
     Set(Option<T>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl<T> Update<T> {
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Update::Keep)
+    }
+}
+
+/// `Set(value)` is written as the value (null included); `Keep` is never
+/// written, its field is left out (`skip_serializing_if`).
+impl<T: serde::Serialize> serde::Serialize for Update<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Update::Set(value) => value.serialize(serializer),
+            Update::Keep => serializer.serialize_none(),
+        }
+    }
+}
+
+/// The catalog-owned fields of one overview, as the catalog gave them.
+///
+/// Serialized, it is the change to make: `course_id` and each field to set,
+/// named as its `coursenav.course_overviews` column; a field to keep is left
+/// out. A new catalog-owned field is this struct, `CATALOG_FIELDS`, the
+/// column and a test (README, "Adding a field").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CatalogRun {
+    #[serde(rename = "course_id")]
     pub key: String,
+    #[serde(skip_serializing_if = "Update::is_keep")]
     pub marketing_url: Update<String>,
     /// None when the catalog did not say: the overview keeps its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eligible_for_financial_aid: Option<bool>,
+    #[serde(skip_serializing_if = "Update::is_keep")]
     pub content_language: Update<String>,
 }
+
+/// The overview columns a catalog sync owns: every field of `CatalogRun`
+/// but its key (pinned by a unit test below and a #[pg_test] on the table).
+pub const CATALOG_FIELDS: [&str; 3] = ["marketing_url", "eligible_for_financial_aid", "content_language"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -396,5 +427,30 @@ mod tests {
         let e = parse_page(body.as_bytes(), 10).unwrap_err();
         assert!(e.0.contains("holds 11 results, more than the page size of 10"), "{e}");
         assert!(max_page_bytes(100) > 100 * 16 * 1024 && max_page_bytes(100) < 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn a_catalog_run_writes_its_key_and_the_fields_it_sets_and_leaves_out_those_it_keeps() {
+        let every = CatalogRun {
+            key: "course-v1:A+B+C".into(),
+            marketing_url: Update::Set(None),
+            eligible_for_financial_aid: Some(true),
+            content_language: Update::Set(Some("fr".into())),
+        };
+        let written = serde_json::to_value(&every).unwrap();
+        let mut fields: Vec<&str> = written.as_object().unwrap().keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        let mut expected = CATALOG_FIELDS.to_vec();
+        expected.push("course_id");
+        expected.sort_unstable();
+        assert_eq!(fields, expected, "CATALOG_FIELDS names every field of CatalogRun");
+        assert_eq!(written["marketing_url"], Value::Null);
+        let kept = CatalogRun {
+            marketing_url: Update::Keep,
+            eligible_for_financial_aid: None,
+            content_language: Update::Keep,
+            ..every
+        };
+        assert_eq!(serde_json::to_value(&kept).unwrap(), json!({"course_id": "course-v1:A+B+C"}));
     }
 }

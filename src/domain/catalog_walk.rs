@@ -5,7 +5,7 @@
 //! to the catalog's own origin; and a link back to a page already read
 //! would loop for ever, so it ends the run.
 
-use crate::domain::catalog_json::cut;
+use crate::catalog_json::cut;
 use std::collections::HashSet;
 use url::Url;
 
@@ -13,9 +13,12 @@ use url::Url;
 /// catalog's to make, megabytes if it likes.
 const SHOWN_URL_CHARS: usize = 256;
 
-/// How a run ended, as stored in `catalog_sync_runs.status`.
+/// Where a run is, as stored in `catalog_sync_runs.status` (whose CHECK
+/// constraint a #[pg_test] pins to `Status::ALL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// Started and not yet finished (or its backend died).
+    Running,
     /// Every page was read and applied.
     Ok,
     /// Some pages were applied before one failed; they stay applied.
@@ -27,8 +30,11 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 5] = [Status::Running, Status::Ok, Status::Partial, Status::Failed, Status::Skipped];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Running => "running",
             Status::Ok => "ok",
             Status::Partial => "partial",
             Status::Failed => "failed",

@@ -9,7 +9,7 @@
 //! wrong type is refused with words saying what was expected, which the
 //! caller puts in a message that names the course or block at fault.
 
-use crate::domain::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind};
 use chrono::{DateTime, Datelike, Duration, FixedOffset, SecondsFormat, Timelike, Utc};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;

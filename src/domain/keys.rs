@@ -12,7 +12,7 @@
 //! comma, brace, quote, backslash or space, which the shell relies on when it
 //! writes keys into a Postgres array literal.
 
-use crate::domain::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind};
 
 /// The longest course or block key accepted, in bytes: Open edX stores keys
 /// in `CourseKeyField`/`UsageKeyField` columns of 255 characters. The bound
@@ -65,7 +65,10 @@ const KEY_BYTES: [bool; 128] = {
     table
 };
 
-fn is_part(s: &str) -> bool {
+/// Whether `s` can be one part of a key (an org, a run, a block name): not
+/// empty, word characters and `-~.:%` only. Tools that make keys (the OLX
+/// reader) check names with this, so they make only keys coursenav takes.
+pub fn is_key_part(s: &str) -> bool {
     // Keys are checked by the hundred thousand per large course: ASCII,
     // by far the common case, is checked a byte at a time from a table.
     let mut ascii_ok = true;
@@ -99,13 +102,14 @@ fn bad_block_key(key: &str) -> Problem {
 fn plus_parts(body: &str) -> Option<(&str, &str, &str, Option<&str>)> {
     let mut parts = body.split('+');
     match [parts.next(), parts.next(), parts.next(), parts.next(), parts.next()] {
-        [Some(org), Some(course), Some(run), None, None] if [org, course, run].iter().all(|p| is_part(p)) => {
+        [Some(org), Some(course), Some(run), None, None] if [org, course, run].iter().all(|p| is_key_part(p)) => {
             Some((org, course, run, None))
         }
         [Some(org), Some(course), Some(run), Some(ccx), None] => {
             let n = ccx.strip_prefix("ccx@")?;
-            let ok =
-                [org, course, run].iter().all(|p| is_part(p)) && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit());
+            let ok = [org, course, run].iter().all(|p| is_key_part(p))
+                && !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit());
             ok.then_some((org, course, run, Some(n)))
         }
         _ => None,
@@ -127,7 +131,7 @@ impl CourseKey {
                 return Ok(CourseKey::Ccx { org: owned(org), course: owned(course), run: owned(run), ccx: owned(ccx) });
             }
         } else if let [org, course, run] = key.split('/').collect::<Vec<_>>().as_slice() {
-            if [org, course, run].iter().all(|p| is_part(p)) {
+            if [org, course, run].iter().all(|p| is_key_part(p)) {
                 return Ok(CourseKey::Legacy { org: owned(org), course: owned(course), run: owned(run) });
             }
         }
@@ -212,7 +216,7 @@ impl<'a> BlockKey<'a> {
         let block_type = next.strip_prefix("type@")?;
         let name = parts.next()?.strip_prefix("block@")?;
         let well_formed = parts.next().is_none()
-            && [org, course, run, block_type, name].iter().all(|p| is_part(p))
+            && [org, course, run, block_type, name].iter().all(|p| is_key_part(p))
             && ccx.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
         if !well_formed || must_be_ccx != ccx.is_some() {
             return None;
@@ -222,7 +226,7 @@ impl<'a> BlockKey<'a> {
 
     fn parse_i4x(path: &'a str) -> Option<BlockKey<'a>> {
         match path.split('/').collect::<Vec<_>>().as_slice() {
-            [org, course, block_type, name] if [org, course, block_type, name].iter().all(|p| is_part(p)) => {
+            [org, course, block_type, name] if [org, course, block_type, name].iter().all(|p| is_key_part(p)) => {
                 Some(BlockKey { block_type, name, org, course, run: None, ccx: None })
             }
             _ => None,

@@ -1,4 +1,8 @@
-//! The functional core: plain Rust with no pgrx, covered by plain unit tests.
+//! The functional core: plain Rust with no pgrx, covered by plain unit tests
+//! (`cargo test -p coursenav-domain`, no PostgreSQL needed). The extension
+//! (`src/pg`) and the tests depend on it; it depends on neither.
+
+#![forbid(unsafe_code)]
 
 pub mod about;
 pub mod catalog_json;
@@ -11,5 +15,8 @@ pub mod navigation;
 pub mod number;
 pub mod overview;
 pub mod problem;
+pub mod rebuild;
 pub mod structure;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod visibility;

@@ -5,10 +5,10 @@
 //! The document is built once per completed rebuild and stored as `json`
 //! text, so a read is a primary-key lookup that returns bytes as they are.
 
-use crate::domain::course_blocks::Block;
-use crate::domain::problem::{Problem, ProblemKind};
-use crate::domain::structure::{Structure, NAVIGATION_CONTAINERS};
-use crate::domain::visibility::{scheduled_content, Inherited};
+use crate::course_blocks::Block;
+use crate::problem::{Problem, ProblemKind};
+use crate::structure::{Structure, NAVIGATION_CONTAINERS};
+use crate::visibility::{scheduled_content, Inherited};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
@@ -129,7 +129,7 @@ pub fn navigation_json(stamp: &Stamp<'_>, structure: &Structure<'_, Block>) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::structure::validate;
+    use crate::structure::validate;
     use serde_json::{json, Value};
 
     fn block(id: &str, block_type: &str, children: &[&str]) -> Block {

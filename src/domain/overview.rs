@@ -8,14 +8,19 @@
 //! a publisher sends them: a publish must never undo a sync. Other unknown
 //! fields are ignored too, so a publisher may send its whole overview.
 
-use crate::domain::json_fields::{self, FieldError, FieldSeed, FieldValue, KeySeed, Stop};
-use crate::domain::keys::CourseKey;
-use crate::domain::problem::{Problem, ProblemKind};
+use crate::json_fields::{self, FieldError, FieldSeed, FieldValue, KeySeed, Stop};
+use crate::keys::CourseKey;
+use crate::problem::{Problem, ProblemKind};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The course-owned fields of one overview, ready to be written. Dates are
 /// RFC 3339 in UTC to the second, which Postgres always accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// Each field is the `coursenav.course_overviews` column of its name: the
+/// shell writes the struct as one jsonb record (`jsonb_populate_record`),
+/// so a new course-owned field is this struct, the column and a test (see
+/// the README, "Adding a field"). A #[pg_test] pins every field to a column.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Overview {
     pub org: String,
     pub number: String,

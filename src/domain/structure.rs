@@ -1,7 +1,7 @@
 //! Whole-structure checks, run once every block of a rebuild is in: the
 //! structure must be a course tree that navigation can walk without surprises.
 
-use crate::domain::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind};
 use std::collections::HashMap;
 
 /// Block types that make up the navigation hierarchy below the course.
@@ -176,7 +176,7 @@ pub(crate) mod tests {
     use super::*;
 
     #[derive(Debug, Clone)]
-    pub struct TestNode(pub String, pub String, pub Vec<String>);
+    pub(crate) struct TestNode(pub String, pub String, pub Vec<String>);
 
     impl Node for TestNode {
         fn id(&self) -> &str {
@@ -190,7 +190,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub fn node(id: &str, block_type: &str, children: &[&str]) -> TestNode {
+    pub(crate) fn node(id: &str, block_type: &str, children: &[&str]) -> TestNode {
         TestNode(id.into(), block_type.into(), children.iter().map(|c| c.to_string()).collect())
     }
 

@@ -2,8 +2,8 @@
 //! per request in its transformers; coursenav computes them once, when a
 //! structure is completed, and stores the result in the navigation tree.
 
-use crate::domain::course_blocks::Block;
-use crate::domain::structure::Structure;
+use crate::course_blocks::Block;
+use crate::structure::Structure;
 
 /// The effective values a block passes down to its children.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,10 +1,10 @@
 //! `coursenav.course_about_url(course_id)`: the about-page link, by the
 //! rules in `domain::about`, from the stored overviews and the settings.
 
-use crate::domain::about::{about_url, AboutLinks, AboutSettings};
-use crate::domain::keys::CourseKey;
 use crate::pg::errors::{required, OrRaise};
 use crate::pg::settings::{text, ENABLE_CUSTOM_COURSE_URLS, ENABLE_MARKETING_SITE, LMS_ROOT_URL};
+use coursenav_domain::about::{about_url, AboutLinks, AboutSettings};
+use coursenav_domain::keys::CourseKey;
 use pgrx::prelude::*;
 use std::collections::HashMap;
 

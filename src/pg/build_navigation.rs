@@ -1,16 +1,16 @@
-//! `coursenav.build_navigation(...)`: called by the completion trigger only.
+//! `coursenav_internal.build_navigation(...)`: called by the completion trigger only.
 //! Reads every chunk of a rebuild, validates the whole structure and returns
 //! the navigation document to store, as `json`.
 
-use crate::domain::course_blocks::{read_chunk, Block};
-use crate::domain::keys::CourseKey;
-use crate::domain::navigation::{navigation_json, Stamp};
-use crate::domain::problem::{Problem, ProblemKind};
-use crate::domain::structure::validate;
 use crate::pg::errors::{raise_problem, raise_with_hint, required, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
 use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
 use crate::pg::settings::block_room;
+use coursenav_domain::course_blocks::{read_chunk, Block};
+use coursenav_domain::keys::CourseKey;
+use coursenav_domain::navigation::{navigation_json, Stamp};
+use coursenav_domain::problem::{Problem, ProblemKind};
+use coursenav_domain::structure::validate;
 use pgrx::callconv::{BoxRet, FcInfo};
 use pgrx::datum::Datum;
 use pgrx::prelude::*;
@@ -119,7 +119,7 @@ fn refuse_two_phase_commit(course_id: &str) {
     });
 }
 
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, schema = "coursenav_internal")]
 #[search_path(pg_catalog, pg_temp)]
 fn build_navigation(
     course_id: Option<&str>,

@@ -7,14 +7,14 @@
 use std::time::Duration;
 use url::Url;
 
-pub struct CatalogClient {
+pub(super) struct CatalogClient {
     agent: ureq::Agent,
     authorization: String,
     read_timeout: Duration,
 }
 
 impl CatalogClient {
-    pub fn new(token: &str, connect_timeout: Duration, read_timeout: Duration) -> CatalogClient {
+    pub(super) fn new(token: &str, connect_timeout: Duration, read_timeout: Duration) -> CatalogClient {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_resolve(Some(connect_timeout))
             .timeout_connect(Some(connect_timeout))
@@ -33,7 +33,7 @@ impl CatalogClient {
 
     /// The body of the page at `url`, or why there is none. A body longer
     /// than `max_bytes` is not read: `too_large` says why.
-    pub fn get(&self, url: &Url, max_bytes: u64, too_large: impl FnOnce() -> String) -> Result<Vec<u8>, String> {
+    pub(super) fn get(&self, url: &Url, max_bytes: u64, too_large: impl FnOnce() -> String) -> Result<Vec<u8>, String> {
         let mut response = self
             .agent
             .get(url.as_str())

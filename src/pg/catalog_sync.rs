@@ -1,4 +1,4 @@
-//! `coursenav.run_catalog_sync()`: one run of the catalog sync. Pages
+//! `coursenav_internal.run_catalog_sync()`: one run of the catalog sync. Pages
 //! through the catalog's course runs, then applies each page read to the
 //! overviews in one set-based statement, recording the run in
 //! `catalog_sync_runs`.
@@ -9,18 +9,20 @@
 //! and are recorded. Query cancel and statement_timeout are honoured
 //! between requests and do raise, rolling the whole run back.
 
-use crate::domain::catalog_page::{max_page_bytes, parse_page, CatalogRun, Page, Update};
-use crate::domain::catalog_walk::{redacted, Budget, Status, Tally, Walk};
 use crate::pg::catalog_http::CatalogClient;
 use crate::pg::catalog_token::catalog_token;
 use crate::pg::errors::OrRaise;
+use crate::pg::records::record;
 use crate::pg::settings::{
     text, CATALOG_API_URL, CATALOG_CONNECT_TIMEOUT_MS, CATALOG_MAX_BYTES_KB, CATALOG_MAX_PAGES, CATALOG_PAGE_SIZE,
     CATALOG_READ_TIMEOUT_MS,
 };
+use coursenav_domain::catalog_page::{max_page_bytes, parse_page, CatalogRun, Page, CATALOG_FIELDS};
+use coursenav_domain::catalog_walk::{redacted, Budget, Status, Tally, Walk};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use pgrx::PgMemoryContexts;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// One run at a time per database: a second run while one is going is
@@ -37,10 +39,10 @@ fn try_lock() -> bool {
     .unwrap_or(false)
 }
 
-fn start_run(status: &str, catalog_url: Option<&str>) -> i64 {
+fn start_run(status: Status, catalog_url: Option<&str>) -> i64 {
     Spi::get_one_with_args::<i64>(
         "INSERT INTO coursenav.catalog_sync_runs (status, catalog_url) VALUES ($1, $2) RETURNING run_id",
-        &[status.into(), catalog_url.into()],
+        &[status.as_str().into(), catalog_url.into()],
     )
     .or_raise()
     .expect("INSERT ... RETURNING gives the run id")
@@ -72,49 +74,38 @@ fn finish_run(run_id: i64, status: Status, tally: &Tally, error: Option<&str>) {
 /// catalog's fields and a fresh catalog_synced_at; keys without an
 /// overview are only counted. Returns (matched, updated), where updated
 /// counts overviews whose catalog fields actually changed.
-const APPLY_PAGE: &str = "
-    WITH page AS (
-        SELECT * FROM unnest($1::text[], $2::bool[], $3::text[], $4::bool[], $5::bool[], $6::text[])
-                   AS p(key, set_url, url, aid, set_language, language)
-    ), applied AS (
-        UPDATE coursenav.course_overviews o
-           SET marketing_url = CASE WHEN p.set_url THEN p.url ELSE o.marketing_url END,
-               eligible_for_financial_aid = coalesce(p.aid, o.eligible_for_financial_aid),
-               content_language = CASE WHEN p.set_language THEN p.language ELSE o.content_language END,
-               catalog_synced_at = clock_timestamp()
-          FROM page p, coursenav.course_overviews before
-         WHERE o.course_id = p.key AND before.course_id = p.key
-        RETURNING o.marketing_url IS DISTINCT FROM before.marketing_url
-               OR o.eligible_for_financial_aid IS DISTINCT FROM before.eligible_for_financial_aid
-               OR o.content_language IS DISTINCT FROM before.content_language AS changed
-    )
-    SELECT count(*), count(*) FILTER (WHERE changed) FROM applied";
-
-fn split<T>(update: &Update<T>) -> (bool, Option<&T>) {
-    match update {
-        Update::Keep => (false, None),
-        Update::Set(value) => (true, value.as_ref()),
-    }
+///
+/// The page is one jsonb array of `CatalogRun` records; each is laid over
+/// the overview's row (`jsonb_populate_record(before, run)`), so a field a
+/// run leaves out keeps its value. The columns are `CATALOG_FIELDS`.
+fn apply_page_statement() -> &'static str {
+    static APPLY_PAGE: OnceLock<String> = OnceLock::new();
+    APPLY_PAGE.get_or_init(|| {
+        let quoted: Vec<String> = CATALOG_FIELDS.iter().map(|f| format!("\"{f}\"")).collect();
+        let of = |alias: &str| quoted.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ");
+        format!(
+            "WITH page AS (
+                 SELECT r ->> 'course_id' AS key, r AS run FROM pg_catalog.jsonb_array_elements($1) r
+             ), applied AS (
+                 UPDATE coursenav.course_overviews o
+                    SET ({columns}) = (SELECT {new} FROM pg_catalog.jsonb_populate_record(before, p.run) n),
+                        catalog_synced_at = pg_catalog.clock_timestamp()
+                   FROM page p, coursenav.course_overviews before
+                  WHERE o.course_id = p.key AND before.course_id = p.key
+                 RETURNING ({after}) IS DISTINCT FROM ({before}) AS changed
+             )
+             SELECT count(*), count(*) FILTER (WHERE changed) FROM applied",
+            columns = quoted.join(", "),
+            new = of("n"),
+            after = of("o"),
+            before = of("before"),
+        )
+    })
 }
 
 fn apply_page(runs: &[CatalogRun]) -> (u64, u64) {
-    let mut keys = Vec::with_capacity(runs.len());
-    let (mut set_urls, mut urls) = (Vec::with_capacity(runs.len()), Vec::with_capacity(runs.len()));
-    let mut aids = Vec::with_capacity(runs.len());
-    let (mut set_languages, mut languages) = (Vec::with_capacity(runs.len()), Vec::with_capacity(runs.len()));
-    for run in runs {
-        keys.push(run.key.as_str());
-        let (set, url) = split(&run.marketing_url);
-        set_urls.push(set);
-        urls.push(url.map(String::as_str));
-        aids.push(run.eligible_for_financial_aid);
-        let (set, language) = split(&run.content_language);
-        set_languages.push(set);
-        languages.push(language.map(String::as_str));
-    }
-    let args: Vec<DatumWithOid> =
-        vec![keys.into(), set_urls.into(), urls.into(), aids.into(), set_languages.into(), languages.into()];
-    let (matched, updated) = Spi::get_two_with_args::<i64, i64>(APPLY_PAGE, &args).or_raise();
+    let (matched, updated) =
+        Spi::get_two_with_args::<i64, i64>(apply_page_statement(), &[record(&runs).into()]).or_raise();
     (matched.unwrap_or(0) as u64, updated.unwrap_or(0) as u64)
 }
 
@@ -211,18 +202,18 @@ fn shown_catalog_url() -> Option<String> {
 }
 
 /// Runs one catalog sync and returns its run id.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, schema = "coursenav_internal")]
 #[search_path(pg_catalog, pg_temp)]
 fn run_catalog_sync() -> i64 {
     let catalog_url = shown_catalog_url();
     if !try_lock() {
-        let run_id = start_run("skipped", catalog_url.as_deref());
+        let run_id = start_run(Status::Skipped, catalog_url.as_deref());
         let error = "another catalog sync is running";
         finish_run(run_id, Status::Skipped, &Tally::default(), Some(error));
         log!("coursenav: catalog sync run {run_id} skipped: {error}");
         return run_id;
     }
-    let run_id = start_run("running", catalog_url.as_deref());
+    let run_id = start_run(Status::Running, catalog_url.as_deref());
     let page_size = CATALOG_PAGE_SIZE.get().max(1) as u32;
     log!(
         "coursenav: catalog sync run {run_id} started: catalog {}, page size {page_size}",

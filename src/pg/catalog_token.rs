@@ -19,7 +19,7 @@ const MAX_TOKEN_FILE_BYTES: u64 = 16 * 1024;
 
 /// The token, or why there is none (words for the run's error column; they
 /// never hold the token).
-pub fn catalog_token() -> Result<String, String> {
+pub(super) fn catalog_token() -> Result<String, String> {
     let path = text(&CATALOG_TOKEN_FILE);
     if path.is_empty() {
         return stored_token().ok_or_else(|| {

@@ -7,13 +7,14 @@ mod tests {
     use crate::pg::jsonb_reader::JsonbValue;
     use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
     use crate::pg::sql_checks::{assert_error, error_of, quote};
+    use coursenav_domain::testing::usage_key;
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
     const COURSE: &str = "course-v1:OpenedX+Documents+2030";
 
     fn key(block_type: &str, name: &str) -> String {
-        format!("block-v1:OpenedX+Documents+2030+type@{block_type}+block@{name}")
+        usage_key(COURSE, block_type, name)
     }
 
     /// A course of one chapter, one sequential and one vertical.

@@ -1,7 +1,7 @@
 //! Turning core problems and bad arguments into Postgres errors with the
 //! right SQLSTATE.
 
-use crate::domain::problem::{Problem, ProblemKind};
+use coursenav_domain::problem::{Problem, ProblemKind};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
@@ -16,23 +16,23 @@ fn sqlstate(kind: ProblemKind) -> PgSqlErrorCode {
 }
 
 /// Raises an ERROR; never returns.
-pub fn raise(code: PgSqlErrorCode, message: String) -> ! {
+pub(super) fn raise(code: PgSqlErrorCode, message: String) -> ! {
     ErrorReport::new(code, message, "coursenav").report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }
 
 /// Raises an ERROR with a hint; never returns.
-pub fn raise_with_hint(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+pub(super) fn raise_with_hint(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
     ErrorReport::new(code, message, "coursenav").set_hint(hint).report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }
 
-pub fn raise_problem(problem: Problem) -> ! {
+pub(super) fn raise_problem(problem: Problem) -> ! {
     raise(sqlstate(problem.kind), format!("coursenav: {}", problem.message))
 }
 
 /// Unwraps a SQL argument that must not be NULL.
-pub fn required<T>(value: Option<T>, argument: &str, function: &str) -> T {
+pub(super) fn required<T>(value: Option<T>, argument: &str, function: &str) -> T {
     value.unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
@@ -41,7 +41,7 @@ pub fn required<T>(value: Option<T>, argument: &str, function: &str) -> T {
     })
 }
 
-pub trait OrRaise<T> {
+pub(super) trait OrRaise<T> {
     fn or_raise(self) -> T;
 }
 

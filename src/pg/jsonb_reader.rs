@@ -12,7 +12,7 @@
 //! anything for it (it is the true count, but a 29 MB value can hold 8
 //! million pairs).
 
-use crate::domain::number::{self, Number};
+use coursenav_domain::number::{self, Number};
 use pgrx::callconv::{Arg, ArgAbi};
 use pgrx::nullable::Nullable;
 use pgrx::pg_sys::{self, jbvType, JsonbIteratorToken as Token};
@@ -31,7 +31,7 @@ const MAX_DEPTH: usize = 128;
 /// outlive that context (the function call or the SPI connection it was
 /// read in): readers borrow from it, and dropping it frees the detoasted
 /// copy, if one was made.
-pub struct JsonbValue {
+pub(super) struct JsonbValue {
     /// The datum as it came, possibly still toasted: stored again as it
     /// is, a value that is already compressed (or out of line) is copied
     /// without being inflated.
@@ -47,12 +47,12 @@ impl JsonbValue {
     /// Frees the detoasted copy now, if there is one, and gives back the
     /// datum as it came, for storing: the copy (as large as the document)
     /// is not held while the row is written.
-    pub fn into_stored(self) -> pg_sys::Datum {
+    pub(super) fn into_stored(self) -> pg_sys::Datum {
         self.stored
         // `self` drops here, freeing the copy.
     }
 
-    pub fn reader(&self) -> JsonbReader<'_> {
+    pub(super) fn reader(&self) -> JsonbReader<'_> {
         // SAFETY: `jsonb` points to a detoasted jsonb varlena (from_polymorphic_datum), which
         // lives as long as `self` (its memory context outlives it, and only Drop frees a copy);
         // the iterator only reads from it, and the reader's lifetime is tied to `&self`, so no

@@ -1,7 +1,7 @@
 //! Course key checks callable from SQL.
 
-use crate::domain::keys::CourseKey;
 use crate::pg::errors::{required, OrRaise};
+use coursenav_domain::keys::CourseKey;
 use pgrx::prelude::*;
 
 /// Raises invalid_parameter_value unless `course_id` is a valid course key;

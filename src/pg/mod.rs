@@ -1,5 +1,10 @@
 //! The thin pgrx shell: SQL-callable functions that hand their arguments to
-//! `crate::domain` and turn its problems into Postgres errors.
+//! `coursenav_domain` and turn its problems into Postgres errors.
+
+/// The schema of what the API calls and no role may (sql/schema.sql makes
+/// it and says why); pgrx needs it declared for `schema = "coursenav_internal"`.
+#[pgrx::pg_schema]
+mod coursenav_internal {}
 
 mod about;
 mod add_blocks;
@@ -12,7 +17,8 @@ mod jsonb_reader;
 mod keys;
 mod overviews;
 mod parsed_chunks;
-pub mod settings;
+mod records;
+pub(crate) mod settings;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod catalog_tests;
@@ -22,6 +28,8 @@ mod document_tests;
 mod pg_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod privilege_tests;
+#[cfg(any(test, feature = "pg_test"))]
+mod schema_tests;
 #[cfg(any(test, feature = "pg_test"))]
 mod sql_checks;
 #[cfg(any(test, feature = "pg_test"))]

@@ -15,12 +15,12 @@
 //! transaction rolled back, has another `xmin`. Everything is dropped when
 //! the transaction ends.
 
-use crate::domain::course_blocks::Block;
+use coursenav_domain::course_blocks::Block;
 use pgrx::{register_xact_callback, PgXactCallbackEvent};
 use std::cell::RefCell;
 
 #[derive(PartialEq, Eq, Clone, Debug)]
-pub struct ChunkRow {
+pub(super) struct ChunkRow {
     pub rebuild_id: i64,
     pub chunk_no: i32,
     /// `ROW_VERSION` of the row.
@@ -28,7 +28,7 @@ pub struct ChunkRow {
 }
 
 /// The SQL expression naming a `block_chunks` row version (see the module comment).
-pub const ROW_VERSION: &str = "xmin::text || '/' || cmin::text || '/' || ctid::text";
+pub(super) const ROW_VERSION: &str = "xmin::text || '/' || cmin::text || '/' || ctid::text";
 
 #[derive(Default)]
 struct Parsed {
@@ -45,7 +45,7 @@ fn clear() {
 }
 
 /// Keeps the blocks of a chunk this transaction just stored.
-pub fn remember(row: ChunkRow, blocks: Vec<Block>) {
+pub(super) fn remember(row: ChunkRow, blocks: Vec<Block>) {
     PARSED.with(|parsed| {
         let mut parsed = parsed.borrow_mut();
         if !parsed.cleared_at_transaction_end {
@@ -59,7 +59,7 @@ pub fn remember(row: ChunkRow, blocks: Vec<Block>) {
 }
 
 /// The blocks of `row` if this transaction parsed them, handed over once.
-pub fn take(row: &ChunkRow) -> Option<Vec<Block>> {
+pub(super) fn take(row: &ChunkRow) -> Option<Vec<Block>> {
     PARSED.with(|parsed| {
         let mut parsed = parsed.borrow_mut();
         let position = parsed.chunks.iter().position(|(known, _)| known == row)?;
@@ -69,6 +69,6 @@ pub fn take(row: &ChunkRow) -> Option<Vec<Block>> {
 
 /// Whether the blocks of `row` are held for this transaction's completion.
 #[cfg(any(test, feature = "pg_test"))]
-pub fn holds(row: &ChunkRow) -> bool {
+pub(super) fn holds(row: &ChunkRow) -> bool {
     PARSED.with(|parsed| parsed.borrow().chunks.iter().any(|(known, _)| known == row))
 }

@@ -4,39 +4,19 @@
 #[pgrx::pg_schema]
 mod tests {
     use crate::pg::sql_checks::{assert_error, error_of, quote};
+    use coursenav_domain::testing::{small_course, usage_key};
     use pgrx::prelude::*;
     use serde_json::{json, Value};
 
     const COURSE: &str = "course-v1:OpenedX+DemoX+DemoCourse";
 
     fn key(block_type: &str, name: &str) -> String {
-        format!("block-v1:OpenedX+DemoX+DemoCourse+type@{block_type}+block@{name}")
-    }
-
-    fn block(block_type: &str, name: &str, children: &[String]) -> (String, Value) {
-        let id = key(block_type, name);
-        let value =
-            json!({"id": id, "type": block_type, "display_name": format!("{block_type} {name}"), "children": children});
-        (id, value)
+        usage_key(COURSE, block_type, name)
     }
 
     /// A course with `chapters` chapters of one sequential, one vertical and one html each.
     fn course(chapters: usize) -> Value {
-        let mut blocks = serde_json::Map::new();
-        let mut chapter_ids = Vec::new();
-        for c in 0..chapters {
-            let html = block("html", &format!("h{c}"), &[]);
-            let vertical = block("vertical", &format!("v{c}"), &[html.0.clone()]);
-            let sequential = block("sequential", &format!("s{c}"), &[vertical.0.clone()]);
-            let chapter = block("chapter", &format!("c{c}"), &[sequential.0.clone()]);
-            chapter_ids.push(chapter.0.clone());
-            for (id, value) in [html, vertical, sequential, chapter] {
-                blocks.insert(id, value);
-            }
-        }
-        let root = block("course", "course", &chapter_ids);
-        blocks.insert(root.0.clone(), root.1);
-        json!({"root": root.0, "blocks": blocks})
+        small_course(COURSE, chapters, "v")
     }
 
     fn rebuild(version: &str, blocks: &Value) -> Option<String> {
@@ -122,7 +102,7 @@ mod tests {
         assert_error(
             &format!("SELECT coursenav.add_blocks({id}, {}::jsonb)", quote(&course(1).to_string())),
             "55000",
-            &[COURSE, "is complete"],
+            &[COURSE, "is already complete", "take blocks"],
         );
         assert_error(&format!("SELECT coursenav.complete_rebuild({id})"), "55000", &["already complete"]);
     }

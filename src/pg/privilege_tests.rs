@@ -7,6 +7,7 @@
 
 #[pgrx::pg_schema]
 mod tests {
+    use crate::pg::sql_checks::texts;
     use pgrx::prelude::*;
 
     /// What the writer role may execute: publish, rebuild, delete, sync.
@@ -30,22 +31,13 @@ mod tests {
         "navigation_tree(text)",
     ];
 
-    fn texts(query: &str) -> Vec<String> {
-        Spi::connect(|client| {
-            client
-                .select(query, None, &[])?
-                .map(|row| row.get::<String>(1).map(Option::unwrap_or_default))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .unwrap()
-    }
-
-    /// The coursenav functions `role` may execute, as `name(argtypes)`.
+    /// The coursenav functions `role` may execute, as `name(argtypes)`
+    /// (internal ones as `coursenav_internal.name(argtypes)`).
     fn executable_by(role: &str) -> Vec<String> {
         texts(&format!(
             "SELECT replace(p.oid::regprocedure::text, 'coursenav.', '')
                FROM pg_proc p
-              WHERE p.pronamespace = 'coursenav'::regnamespace
+              WHERE p.pronamespace IN ('coursenav'::regnamespace, 'coursenav_internal'::regnamespace)
                 AND has_function_privilege('{role}', p.oid, 'EXECUTE')
               ORDER BY 1"
         ))
@@ -121,7 +113,7 @@ mod tests {
         let unpinned = texts(
             "SELECT p.proname || ': ' || coalesce(array_to_string(p.proconfig, ' '), 'no settings')
                FROM pg_proc p
-              WHERE p.pronamespace = 'coursenav'::regnamespace
+              WHERE p.pronamespace IN ('coursenav'::regnamespace, 'coursenav_internal'::regnamespace)
                 AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
               ORDER BY 1",
         );
@@ -143,16 +135,28 @@ mod tests {
     }
 
     #[pg_test]
-    fn every_function_a_writer_reader_or_owner_calls_says_what_it_is_for_and_no_internal_one_is_granted() {
+    fn every_api_function_says_what_it_is_for_and_no_internal_one_is_granted() {
         let undocumented = texts(
             "SELECT p.proname::text FROM pg_proc p
               WHERE p.pronamespace = 'coursenav'::regnamespace
-                AND (has_function_privilege('coursenav_writer', p.oid, 'EXECUTE')
-                     OR has_function_privilege('coursenav_reader', p.oid, 'EXECUTE'))
                 AND obj_description(p.oid, 'pg_proc') IS NULL
               ORDER BY 1",
         );
         assert_eq!(undocumented, Vec::<String>::new());
+        let granted_internals = texts(
+            "SELECT p.proname::text FROM pg_proc p
+              WHERE p.pronamespace = 'coursenav_internal'::regnamespace
+                AND (has_function_privilege('coursenav_writer', p.oid, 'EXECUTE')
+                     OR has_function_privilege('coursenav_reader', p.oid, 'EXECUTE')
+                     OR has_function_privilege('pg_monitor', p.oid, 'EXECUTE'))
+              ORDER BY 1",
+        );
+        assert_eq!(granted_internals, Vec::<String>::new());
+        let internal_schema_usage = texts(
+            "SELECT r FROM unnest(ARRAY['coursenav_writer', 'coursenav_reader', 'pg_monitor', 'public']) r
+              WHERE has_schema_privilege(r, 'coursenav_internal', 'USAGE')",
+        );
+        assert_eq!(internal_schema_usage, Vec::<String>::new());
         let mislabelled = texts(
             "SELECT p.proname || ': ' || obj_description(p.oid, 'pg_proc') FROM pg_proc p
               WHERE p.pronamespace = 'coursenav'::regnamespace

@@ -1,50 +1,50 @@
 //! The `coursenav.*` settings (GUCs).
 
-use crate::domain::course_blocks::Room;
+use coursenav_domain::course_blocks::Room;
 use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 use std::ffi::CString;
 
 /// Most blocks one structure may hold; guards the server against a runaway
 /// payload, so only a superuser may change it (a caller could lift it otherwise).
-pub static MAX_BLOCKS: GucSetting<i32> = GucSetting::<i32>::new(200_000);
+pub(crate) static MAX_BLOCKS: GucSetting<i32> = GucSetting::<i32>::new(200_000);
 
 /// How long a rebuild may stay `building` with nothing added before it is
 /// failed as abandoned, in seconds; 0 turns the timeout off.
-pub static REBUILD_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(3600);
+pub(crate) static REBUILD_TIMEOUT_S: GucSetting<i32> = GucSetting::<i32>::new(3600);
 
 /// How many finished structures of a course keep their blocks.
-pub static KEEP_STRUCTURES: GucSetting<i32> = GucSetting::<i32>::new(5);
+pub(crate) static KEEP_STRUCTURES: GucSetting<i32> = GucSetting::<i32>::new(5);
 
 /// The about-page link's switches and the LMS root (Open edX's
 /// social sharing switch, ENABLE_MKTG_SITE and LMS_ROOT_URL).
-pub static ENABLE_CUSTOM_COURSE_URLS: GucSetting<bool> = GucSetting::<bool>::new(false);
-pub static ENABLE_MARKETING_SITE: GucSetting<bool> = GucSetting::<bool>::new(false);
-pub static LMS_ROOT_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub(crate) static ENABLE_CUSTOM_COURSE_URLS: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub(crate) static ENABLE_MARKETING_SITE: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub(crate) static LMS_ROOT_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
 /// Where the catalog sync reads course runs, and how.
-pub static CATALOG_API_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub(crate) static CATALOG_API_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// A file holding the catalog token, read by each sync (superuser only).
-pub static CATALOG_TOKEN_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
-pub static CATALOG_PAGE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
-pub static CATALOG_CONNECT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
-pub static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+pub(crate) static CATALOG_TOKEN_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub(crate) static CATALOG_PAGE_SIZE: GucSetting<i32> = GucSetting::<i32>::new(100);
+pub(crate) static CATALOG_CONNECT_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(5_000);
+pub(crate) static CATALOG_READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 /// What one sync may read and hold, whatever the catalog says (superuser only).
-pub static CATALOG_MAX_PAGES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
-pub static CATALOG_MAX_BYTES_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
+pub(crate) static CATALOG_MAX_PAGES: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+pub(crate) static CATALOG_MAX_BYTES_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
 
 /// How many more blocks rebuild `rebuild_id`, which holds `held`, may take
 /// under `coursenav.max_blocks`: checked before anything is reserved.
-pub fn block_room(rebuild_id: i64, held: i32) -> Room {
+pub(crate) fn block_room(rebuild_id: i64, held: i32) -> Room {
     Room { rebuild_id, held: held.max(0) as usize, max: MAX_BLOCKS.get().max(0) as usize }
 }
 
 /// A string setting's value, "" when unset.
-pub fn text(setting: &GucSetting<Option<CString>>) -> String {
+pub(crate) fn text(setting: &GucSetting<Option<CString>>) -> String {
     setting.get().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-pub fn register() {
+pub(crate) fn register() {
     GucRegistry::define_int_guc(
         c"coursenav.max_blocks",
         c"Most blocks one block structure may hold.",
@@ -80,14 +80,22 @@ for it. Superuser only: it bounds the memory a caller can make a backend take.",
     register_catalog();
 }
 
-/// `coursenav.rebuild_timeout_seconds()`: the setting, for the SQL that
+/// `coursenav_internal.rebuild_timeout_seconds()`: the setting, for the SQL that
 /// fails abandoned rebuilds. The setting has one owner, here: SQL asks for
 /// it rather than repeating its default (and calling this loads the library
 /// that defines it, in a session that has not used coursenav yet).
-#[pg_extern(stable, parallel_safe)]
+#[pg_extern(stable, parallel_safe, schema = "coursenav_internal")]
 #[search_path(pg_catalog, pg_temp)]
 fn rebuild_timeout_seconds() -> i32 {
     REBUILD_TIMEOUT_S.get()
+}
+
+/// `coursenav_internal.keep_structures()`: the setting, for the SQL that
+/// prunes old structures; as above, its default lives only here.
+#[pg_extern(stable, parallel_safe, schema = "coursenav_internal")]
+#[search_path(pg_catalog, pg_temp)]
+fn keep_structures() -> i32 {
+    KEEP_STRUCTURES.get()
 }
 
 fn register_about_page() {

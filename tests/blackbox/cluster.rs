@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+pub(crate) const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 fn is_root() -> bool {
     let out = Command::new("id").arg("-u").output().expect("id -u");
@@ -42,7 +42,7 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-pub struct Cluster {
+pub(crate) struct Cluster {
     pub dir: PathBuf,
     data: String,
     pub port: u16,
@@ -54,7 +54,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// A new cluster with coursenav created in database `postgres`.
-    pub fn start(name: &str, settings: &[&str]) -> Cluster {
+    pub(crate) fn start(name: &str, settings: &[&str]) -> Cluster {
         let cluster = Cluster::init(name, settings);
         cluster.start_server();
         cluster.execute("CREATE EXTENSION coursenav");
@@ -66,7 +66,7 @@ impl Cluster {
     /// fails, so a Rust allocation that is not bounded aborts the backend
     /// and restarts the cluster instead of quietly growing. Tests check the
     /// postmaster's start time and the log for "terminated by signal".
-    pub fn start_with_memory_limit(name: &str, settings: &[&str], bytes: u64) -> Cluster {
+    pub(crate) fn start_with_memory_limit(name: &str, settings: &[&str], bytes: u64) -> Cluster {
         let mut cluster = Cluster::init(name, settings);
         cluster.address_space_limit = Some(bytes);
         cluster.start_server();
@@ -78,7 +78,7 @@ impl Cluster {
     /// local socket, scram-sha-256 over TCP (so a client of its own, such
     /// as pg_cron, needs a password it does not have), and `password` for
     /// the superuser.
-    pub fn start_with_stock_authentication(name: &str, settings: &[&str], password: &str) -> Cluster {
+    pub(crate) fn start_with_stock_authentication(name: &str, settings: &[&str], password: &str) -> Cluster {
         let mut cluster = Cluster::new_folder(name);
         let pwfile = cluster.dir.join("pwfile");
         std::fs::write(&pwfile, password).unwrap();
@@ -107,19 +107,19 @@ impl Cluster {
     /// (or none): for a test that must prepare data no limited backend
     /// could build (an 8-million-pair jsonb takes PostgreSQL's own
     /// aggregation past 1.5 GiB) and then use it under the limit.
-    pub fn restart_with_memory_limit(&mut self, bytes: Option<u64>) {
+    pub(crate) fn restart_with_memory_limit(&mut self, bytes: Option<u64>) {
         checked("pg_ctl", &["-D", self.data(), "-m", "fast", "-w", "stop"]);
         self.address_space_limit = bytes;
         self.start_server();
     }
 
     /// When the postmaster started, which a crash and restart would change.
-    pub fn postmaster_start_time(&self) -> String {
+    pub(crate) fn postmaster_start_time(&self) -> String {
         self.connect().query_one("SELECT pg_postmaster_start_time()::text", &[]).unwrap().get(0)
     }
 
     /// Whether any backend died of a signal (a Rust abort, a segfault) so far.
-    pub fn backend_crashed(&self) -> bool {
+    pub(crate) fn backend_crashed(&self) -> bool {
         let log = self.server_log();
         log.contains("terminated by signal") || log.contains("was terminated by exception")
     }
@@ -160,7 +160,7 @@ impl Cluster {
         std::fs::write(&path, text).unwrap();
     }
 
-    pub fn data(&self) -> &str {
+    pub(crate) fn data(&self) -> &str {
         &self.data
     }
 
@@ -168,7 +168,7 @@ impl Cluster {
         format!("{}/server.log", self.dir.display())
     }
 
-    pub fn start_server(&self) {
+    pub(crate) fn start_server(&self) {
         let args = ["-D", self.data(), "-l", &self.log(), "-w", "-t", "60", "start"];
         match self.address_space_limit {
             None => checked("pg_ctl", &args),
@@ -190,18 +190,18 @@ impl Cluster {
         }
     }
 
-    pub fn connection_string(&self) -> String {
+    pub(crate) fn connection_string(&self) -> String {
         let password = self.password.as_ref().map(|p| format!(" password={p}")).unwrap_or_default();
         format!("host=127.0.0.1 port={} user=postgres dbname=postgres{password}", self.port)
     }
 
-    pub fn connect(&self) -> postgres::Client {
+    pub(crate) fn connect(&self) -> postgres::Client {
         postgres::Client::connect(&self.connection_string(), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to {}: {e}", self.port))
     }
 
     /// A session of another role (trust authentication: no password), in `database`.
-    pub fn connect_as(&self, user: &str, database: &str) -> postgres::Client {
+    pub(crate) fn connect_as(&self, user: &str, database: &str) -> postgres::Client {
         let connection = format!("host=127.0.0.1 port={} user={user} dbname={database}", self.port);
         postgres::Client::connect(&connection, postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to {} as {user}: {e}", self.port))
@@ -209,7 +209,7 @@ impl Cluster {
 
     /// Runs one of PostgreSQL's client programs (pg_dump, pg_restore, psql)
     /// against this cluster as the superuser; returns its stdout.
-    pub fn client_program(&self, program: &str, args: &[&str]) -> Vec<u8> {
+    pub(crate) fn client_program(&self, program: &str, args: &[&str]) -> Vec<u8> {
         let port = self.port.to_string();
         let out = Command::new(format!("{PG_BIN}/{program}"))
             .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"])
@@ -221,7 +221,7 @@ impl Cluster {
     }
 
     /// Connects, retrying while the server recovers from a crash.
-    pub fn connect_when_ready(&self, within: Duration) -> postgres::Client {
+    pub(crate) fn connect_when_ready(&self, within: Duration) -> postgres::Client {
         let deadline = Instant::now() + within;
         loop {
             match postgres::Client::connect(&self.connection_string(), postgres::NoTls) {
@@ -232,13 +232,13 @@ impl Cluster {
         }
     }
 
-    pub fn execute(&self, sql: &str) {
+    pub(crate) fn execute(&self, sql: &str) {
         self.connect().batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// A hot standby streaming from this cluster, which must have been
     /// started with `wal_level = replica` (the default).
-    pub fn start_standby(&self, name: &str) -> Cluster {
+    pub(crate) fn start_standby(&self, name: &str) -> Cluster {
         let standby = Cluster::new_folder(name);
         let port = self.port.to_string();
         checked(
@@ -251,7 +251,7 @@ impl Cluster {
     }
 
     /// The server's log so far, for assertions about what it logged.
-    pub fn server_log(&self) -> String {
+    pub(crate) fn server_log(&self) -> String {
         std::fs::read_to_string(self.log()).unwrap_or_default()
     }
 }

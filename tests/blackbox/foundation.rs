@@ -2,7 +2,7 @@
 //! or half-built tree, late rebuilds never win, crashes lose nothing.
 
 use crate::cluster::Cluster;
-use crate::courses::course;
+use coursenav_domain::testing::small_course as course;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
 use serde_json::Value;

@@ -34,31 +34,31 @@ const DEFAULT_SEED: u64 = 0x00c0_75e5_fa22_2026;
 const DEFAULT_CASES: usize = 3000;
 /// RLIMIT_AS of every backend: a few times what a 100,000-block rebuild
 /// takes, far less than what an unbounded reservation from a document asks.
-pub const MEMORY_LIMIT: u64 = 1536 << 20;
+pub(crate) const MEMORY_LIMIT: u64 = 1536 << 20;
 /// Cases run in one transaction, each in its own savepoint.
-pub const BATCH: usize = 40;
+pub(crate) const BATCH: usize = 40;
 
 /// The SQLSTATEs README.md's errors table documents for a refusal, and
 /// 53200 (out_of_memory), which a statement that cannot get its memory
 /// raises instead of aborting. XX000 (internal_error) is never one.
-pub const DOCUMENTED_SQLSTATES: [&str; 9] =
+pub(crate) const DOCUMENTED_SQLSTATES: [&str; 9] =
     ["22023", "23514", "23505", "55000", "54000", "22004", "42704", "53200", "0A000"];
 
 /// What PostgreSQL's own jsonb input raises for text it cannot take (NUL
 /// as \u0000, a number past numeric's range, nesting past the stack limit):
 /// such a case never reaches coursenav and is only counted.
-pub const JSONB_INPUT_SQLSTATES: [&str; 6] = ["22P02", "22P05", "22003", "54001", "54000", "53200"];
+pub(crate) const JSONB_INPUT_SQLSTATES: [&str; 6] = ["22P02", "22P05", "22003", "54001", "54000", "53200"];
 
 /// Statements of the fuzzer's sessions: a safety net so that a runaway
 /// case fails (as an undocumented 57014) rather than hanging the test run.
 /// No case comes anywhere near it; it is not a timing assertion.
-pub const SESSION_SETTINGS: &str =
+pub(crate) const SESSION_SETTINGS: &str =
     "SET statement_timeout = '300s'; SET TimeZone = 'UTC'; SET client_min_messages = 'warning';";
 
 /// The fuzzer's own helpers in the cluster: a date as PostgreSQL reads it
 /// (seconds since the epoch, floored as coursenav drops fractions), or NULL
 /// when PostgreSQL cannot read it; whether a text is broken.
-pub const HELPERS: &str = "
+pub(crate) const HELPERS: &str = "
     CREATE SCHEMA fuzz;
     -- Whether text holds NUL or is not valid in the database's encoding.
     CREATE FUNCTION fuzz.broken(t text) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -75,7 +75,7 @@ pub const HELPERS: &str = "
     END $$;";
 
 /// The seed, how many cases, and each case's own random stream.
-pub struct Fuzz {
+pub(crate) struct Fuzz {
     pub seed: u64,
     pub cases: usize,
     family: u64,
@@ -94,7 +94,7 @@ fn env_number(name: &str) -> Option<u64> {
 
 impl Fuzz {
     /// The settings for one family, which takes `share` of the cases.
-    pub fn from_env(name: &'static str, family: u64, share: f64) -> Fuzz {
+    pub(crate) fn from_env(name: &'static str, family: u64, share: f64) -> Fuzz {
         let seed = env_number("COURSENAV_FUZZ_SEED").unwrap_or(DEFAULT_SEED);
         let total = env_number("COURSENAV_FUZZ_CASES").map(|n| n as usize).unwrap_or(DEFAULT_CASES);
         let cases = ((total as f64 * share).round() as usize).max(1);
@@ -104,7 +104,7 @@ impl Fuzz {
 
     /// Case `case`'s random stream: the same for a seed and case number
     /// whatever ran before it.
-    pub fn rng(&self, case: usize) -> ChaCha8Rng {
+    pub(crate) fn rng(&self, case: usize) -> ChaCha8Rng {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream((self.family << 40) | case as u64);
         rng
@@ -113,7 +113,7 @@ impl Fuzz {
 
 /// One case as a failure message shows it.
 #[derive(Clone)]
-pub struct CaseInfo {
+pub(crate) struct CaseInfo {
     pub number: usize,
     /// The first mutation: what the failure is grouped by.
     pub family: String,
@@ -125,7 +125,7 @@ pub struct CaseInfo {
 }
 
 impl CaseInfo {
-    pub fn new(number: usize, family: &str, recipe: String, input: &str) -> CaseInfo {
+    pub(crate) fn new(number: usize, family: &str, recipe: String, input: &str) -> CaseInfo {
         CaseInfo { number, family: family.to_string(), recipe, input: truncated(input, 400), input_bytes: input.len() }
     }
 }
@@ -143,7 +143,7 @@ struct Failure {
 }
 
 /// Every failure of a run, reported together at the end.
-pub struct Failures {
+pub(crate) struct Failures {
     seed: u64,
     name: &'static str,
     list: Vec<Failure>,
@@ -155,7 +155,7 @@ pub struct Failures {
 }
 
 impl Failures {
-    pub fn new(fuzz: &Fuzz) -> Failures {
+    pub(crate) fn new(fuzz: &Fuzz) -> Failures {
         Failures {
             seed: fuzz.seed,
             name: fuzz.name,
@@ -168,19 +168,19 @@ impl Failures {
 
     /// Records a broken promise: `kind` groups it (say "undocumented
     /// SQLSTATE XX000"), `detail` says what exactly happened.
-    pub fn add(&mut self, case: &CaseInfo, kind: impl Into<String>, detail: impl Into<String>) {
+    pub(crate) fn add(&mut self, case: &CaseInfo, kind: impl Into<String>, detail: impl Into<String>) {
         let failure = Failure { case: case.clone(), kind: kind.into(), detail: detail.into() };
         eprintln!("fuzz {} FAILURE: {}", self.name, self.describe(&failure, 300));
         self.list.push(failure);
     }
 
     /// Counts how a case ended ("accepted", "refused 22023", ...).
-    pub fn outcome(&mut self, case: &CaseInfo, outcome: impl Into<String>) {
+    pub(crate) fn outcome(&mut self, case: &CaseInfo, outcome: impl Into<String>) {
         *self.outcomes.entry(case.family.clone()).or_default().entry(outcome.into()).or_default() += 1;
     }
 
     /// Adds the time a case of `case`'s family took (printed, never asserted).
-    pub fn timed(&mut self, case: &CaseInfo, took: std::time::Duration) {
+    pub(crate) fn timed(&mut self, case: &CaseInfo, took: std::time::Duration) {
         if took.as_secs() >= 2 {
             eprintln!(
                 "fuzz {}: case {} [{}] took {:.1} s ({})",
@@ -195,7 +195,7 @@ impl Failures {
     }
 
     /// How many cases ended in an outcome starting with `prefix`.
-    pub fn count(&self, prefix: &str) -> usize {
+    pub(crate) fn count(&self, prefix: &str) -> usize {
         self.outcomes.values().flat_map(|o| o.iter()).filter(|(k, _)| k.starts_with(prefix)).map(|(_, n)| n).sum()
     }
 
@@ -214,7 +214,7 @@ impl Failures {
 
     /// Prints what every family did and fails with every failure, grouped
     /// by family and kind, if there was any.
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         let cases: usize = self.outcomes.values().flat_map(|o| o.values()).sum();
         eprintln!(
             "fuzz {}: {cases} cases in {:.0} s; outcomes per family (seed {:#x}):",
@@ -252,14 +252,14 @@ impl Failures {
 }
 
 /// How a statement ended, as a case sees it.
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// A SQLSTATE and message from the server.
     Error { code: String, message: String },
     /// The connection is gone: the backend died.
     Died(String),
 }
 
-pub fn refusal(error: &postgres::Error) -> Refusal {
+pub(crate) fn refusal(error: &postgres::Error) -> Refusal {
     match error.as_db_error() {
         Some(db) => Refusal::Error { code: db.code().code().to_string(), message: db.message().to_string() },
         None => match error.code() {
@@ -271,7 +271,7 @@ pub fn refusal(error: &postgres::Error) -> Refusal {
 
 /// Checks a refusal against the documented SQLSTATEs (recording a failure
 /// when it is not one) and counts it; `Died` when the backend is gone.
-pub fn judge_refusal(failures: &mut Failures, case: &CaseInfo, error: &postgres::Error) -> Result<String, Died> {
+pub(crate) fn judge_refusal(failures: &mut Failures, case: &CaseInfo, error: &postgres::Error) -> Result<String, Died> {
     match refusal(error) {
         Refusal::Died(message) => {
             failures.add(case, "backend died (connection lost)", message);
@@ -296,10 +296,10 @@ pub fn judge_refusal(failures: &mut Failures, case: &CaseInfo, error: &postgres:
 }
 
 /// The backend of a case died: the batch it was in is gone.
-pub struct Died;
+pub(crate) struct Died;
 
 /// A session of the fuzzer, reconnecting after a backend died.
-pub struct Session<'c> {
+pub(crate) struct Session<'c> {
     cluster: &'c Cluster,
     pub client: postgres::Client,
     pid: i32,
@@ -307,20 +307,20 @@ pub struct Session<'c> {
 }
 
 impl<'c> Session<'c> {
-    pub fn open(cluster: &'c Cluster) -> Session<'c> {
+    pub(crate) fn open(cluster: &'c Cluster) -> Session<'c> {
         let mut client = cluster.connect_when_ready(std::time::Duration::from_secs(120));
         client.batch_execute(SESSION_SETTINGS).expect("session settings");
         let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
         Session { cluster, client, pid, peak: vm_peak(pid) }
     }
 
-    pub fn reopen(&mut self) {
+    pub(crate) fn reopen(&mut self) {
         *self = Session::open(self.cluster);
     }
 
     /// Prints when a case took the backend to a new peak of address space
     /// (information for the reader, never asserted).
-    pub fn note_peak(&mut self, name: &str, case: &CaseInfo) {
+    pub(crate) fn note_peak(&mut self, name: &str, case: &CaseInfo) {
         let now = vm_peak(self.pid);
         if now > self.peak + (64 << 20) {
             eprintln!(
@@ -340,13 +340,13 @@ impl<'c> Session<'c> {
 /// `BATCH` cases, so that a case sees what the cases before it committed
 /// without paying a commit each.
 #[derive(Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     cases: usize,
 }
 
 impl Batch {
     /// Opens the transaction when none is open.
-    pub fn enter(&mut self, session: &mut Session) -> Result<(), Died> {
+    pub(crate) fn enter(&mut self, session: &mut Session) -> Result<(), Died> {
         if self.cases == 0 {
             session.client.batch_execute("BEGIN").map_err(|_| Died)?;
         }
@@ -357,7 +357,7 @@ impl Batch {
     /// After a case: a transaction that a failed check left aborted is
     /// rolled back (its failures are recorded already); a full batch is
     /// committed.
-    pub fn settle(&mut self, session: &mut Session) -> Result<(), Died> {
+    pub(crate) fn settle(&mut self, session: &mut Session) -> Result<(), Died> {
         if self.cases == 0 {
             return Ok(());
         }
@@ -375,7 +375,7 @@ impl Batch {
     }
 
     /// Commits what is open.
-    pub fn commit(&mut self, session: &mut Session) -> Result<(), Died> {
+    pub(crate) fn commit(&mut self, session: &mut Session) -> Result<(), Died> {
         if self.cases > 0 {
             self.cases = 0;
             session.client.batch_execute("COMMIT").map_err(|_| Died)?;
@@ -384,7 +384,7 @@ impl Batch {
     }
 
     /// The backend died: its transaction is gone.
-    pub fn lost(&mut self) {
+    pub(crate) fn lost(&mut self) {
         self.cases = 0;
     }
 }
@@ -400,7 +400,7 @@ fn vm_peak(pid: i32) -> u64 {
 }
 
 /// A cluster for one family, with the fuzzer's helpers.
-pub fn fuzz_cluster(name: &str) -> Cluster {
+pub(crate) fn fuzz_cluster(name: &str) -> Cluster {
     let cluster = Cluster::start_with_memory_limit(name, &[], MEMORY_LIMIT);
     cluster.execute(HELPERS);
     cluster
@@ -408,7 +408,7 @@ pub fn fuzz_cluster(name: &str) -> Cluster {
 
 /// The promises about the cluster as a whole, checked once a family's cases
 /// are done: the postmaster never restarted, no backend died of a signal.
-pub fn check_cluster(failures: &mut Failures, cluster: &Cluster, started: &str) {
+pub(crate) fn check_cluster(failures: &mut Failures, cluster: &Cluster, started: &str) {
     let whole = CaseInfo::new(usize::MAX, "(whole run)", "every case of the family".into(), "");
     let now = cluster.postmaster_start_time();
     if now != started {

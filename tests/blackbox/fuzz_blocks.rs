@@ -6,7 +6,6 @@
 //! leave the serving version as it was; an accepted rebuild must serve what
 //! `fuzz_reference` reads from the stored chunks.
 
-use crate::courses::{course as small_course, key};
 use crate::fuzz::{
     check_cluster, fuzz_cluster, judge_refusal, refusal, Batch, CaseInfo, Died, Failures, Fuzz, Refusal, Session,
     JSONB_INPUT_SQLSTATES,
@@ -16,6 +15,7 @@ use crate::fuzz_json::{
     with_nul, Json,
 };
 use crate::fuzz_reference::check_served;
+use coursenav_domain::testing::{small_course, usage_key as key};
 use rand::seq::IndexedRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -921,7 +921,7 @@ fn run_committed(session: &mut Session, failures: &mut Failures, case: &DocCase)
     Ok(())
 }
 
-pub fn run(fuzz: Fuzz) {
+pub(crate) fn run(fuzz: Fuzz) {
     let cluster = fuzz_cluster("fuzz-blocks");
     let mut failures = Failures::new(&fuzz);
     let mut session = Session::open(&cluster);

@@ -822,7 +822,7 @@ fn run_case(
     Ok(())
 }
 
-pub fn run(fuzz: Fuzz) {
+pub(crate) fn run(fuzz: Fuzz) {
     let cluster = fuzz_cluster("fuzz-catalog");
     let mut failures = Failures::new(&fuzz);
     let server = PageServer::start();

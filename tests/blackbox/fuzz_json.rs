@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Json {
+pub(crate) enum Json {
     Null,
     Bool(bool),
     /// A number exactly as it is written.
@@ -29,7 +29,7 @@ pub enum Json {
 /// Numbers at the edges: beyond f64 either way, negative zero, the largest
 /// and smallest exponents PostgreSQL's numeric takes (printed in full, they
 /// are 131,072 and 16,383 digits long), beyond u64 and i64.
-pub const EDGE_NUMBERS: [&str; 16] = [
+pub(crate) const EDGE_NUMBERS: [&str; 16] = [
     "1e400",
     "-1e400",
     "1e131071",
@@ -52,7 +52,7 @@ pub const EDGE_NUMBERS: [&str; 16] = [
 /// (given, or reached through the offset), year 10000 (given, or reached
 /// through the offset), offsets beyond PostgreSQL's +-15:59, days and hours
 /// that do not exist, a leap second, dates without time or offset, words.
-pub const BAD_DATES: [&str; 28] = [
+pub(crate) const BAD_DATES: [&str; 28] = [
     "0000-01-01T00:00:00Z",
     "0001-01-01T00:30:00+01:00",
     "10000-01-01T00:00:00Z",
@@ -84,7 +84,7 @@ pub const BAD_DATES: [&str; 28] = [
 ];
 
 impl Json {
-    pub fn from_value(value: &Value) -> Json {
+    pub(crate) fn from_value(value: &Value) -> Json {
         match value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
@@ -95,11 +95,11 @@ impl Json {
         }
     }
 
-    pub fn str(s: impl Into<String>) -> Json {
+    pub(crate) fn str(s: impl Into<String>) -> Json {
         Json::Str(s.into())
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut out = String::new();
         self.write(&mut out);
         out
@@ -148,21 +148,21 @@ impl Json {
     }
 
     /// The value of `key` as jsonb reads it (the last one given).
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Json> {
         match self {
             Json::Obj(pairs) => pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Json> {
         match self {
             Json::Obj(pairs) => pairs.iter_mut().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
 
-    pub fn pairs_mut(&mut self) -> Option<&mut Vec<(String, Json)>> {
+    pub(crate) fn pairs_mut(&mut self) -> Option<&mut Vec<(String, Json)>> {
         match self {
             Json::Obj(pairs) => Some(pairs),
             _ => None,
@@ -170,7 +170,7 @@ impl Json {
     }
 
     /// The value of `key`, added as null when missing; None if not an object.
-    pub fn slot(&mut self, key: &str) -> Option<&mut Json> {
+    pub(crate) fn slot(&mut self, key: &str) -> Option<&mut Json> {
         let pairs = self.pairs_mut()?;
         let at = match pairs.iter().rposition(|(k, _)| k == key) {
             Some(at) => at,
@@ -182,7 +182,7 @@ impl Json {
         Some(&mut pairs[at].1)
     }
 
-    pub fn remove(&mut self, key: &str) {
+    pub(crate) fn remove(&mut self, key: &str) {
         if let Some(pairs) = self.pairs_mut() {
             pairs.retain(|(k, _)| k != key);
         }
@@ -207,7 +207,7 @@ fn write_string(s: &str, out: &mut String) {
 
 /// A node reached by walking down from `node`, stopping at each level with
 /// some chance, so shallow and deep nodes both come up.
-pub fn pick<'a>(node: &'a mut Json, rng: &mut ChaCha8Rng) -> &'a mut Json {
+pub(crate) fn pick<'a>(node: &'a mut Json, rng: &mut ChaCha8Rng) -> &'a mut Json {
     let n = match node {
         Json::Arr(items) => items.len(),
         Json::Obj(pairs) => pairs.len(),
@@ -225,7 +225,7 @@ pub fn pick<'a>(node: &'a mut Json, rng: &mut ChaCha8Rng) -> &'a mut Json {
 }
 
 /// Some object inside `node` (or `node` itself), if there is one.
-pub fn pick_object<'a>(node: &'a mut Json, rng: &mut ChaCha8Rng) -> Option<&'a mut Json> {
+pub(crate) fn pick_object<'a>(node: &'a mut Json, rng: &mut ChaCha8Rng) -> Option<&'a mut Json> {
     let mut path = Vec::new();
     let mut objects = Vec::new();
     collect_objects(node, &mut path, &mut objects, 4);
@@ -261,7 +261,7 @@ fn collect_objects(node: &Json, path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>
 }
 
 /// A value of a JSON type other than `current`'s.
-pub fn other_type(current: &Json, rng: &mut ChaCha8Rng) -> Json {
+pub(crate) fn other_type(current: &Json, rng: &mut ChaCha8Rng) -> Json {
     loop {
         let candidate = match rng.random_range(0..9) {
             0 => Json::Null,
@@ -280,36 +280,36 @@ pub fn other_type(current: &Json, rng: &mut ChaCha8Rng) -> Json {
     }
 }
 
-pub fn edge_number(rng: &mut ChaCha8Rng) -> Json {
+pub(crate) fn edge_number(rng: &mut ChaCha8Rng) -> Json {
     Json::Num(EDGE_NUMBERS.choose(rng).unwrap().to_string())
 }
 
-pub fn bad_date(rng: &mut ChaCha8Rng) -> Json {
+pub(crate) fn bad_date(rng: &mut ChaCha8Rng) -> Json {
     Json::str(*BAD_DATES.choose(rng).unwrap())
 }
 
 /// Nesting around and beyond serde_json's default limit of 128, up to a few
 /// thousand (PostgreSQL's own jsonb input stops near its stack limit).
-pub fn deep(rng: &mut ChaCha8Rng) -> Json {
+pub(crate) fn deep(rng: &mut ChaCha8Rng) -> Json {
     let depth = *[16, 127, 128, 129, 300, 1000, 4000].choose(rng).unwrap();
     Json::Deep { depth, objects: rng.random_bool(0.5) }
 }
 
 /// A string of `bytes` bytes or a little fewer, of ASCII, two-byte or
 /// four-byte characters.
-pub fn long_string(rng: &mut ChaCha8Rng, bytes: usize) -> String {
+pub(crate) fn long_string(rng: &mut ChaCha8Rng, bytes: usize) -> String {
     let unit = *["x", "\u{e9}", "\u{1F600}", "ab\u{e9}"].choose(rng).unwrap();
     unit.repeat(bytes / unit.len())
 }
 
 /// Lengths for long strings: around PostgreSQL's 8 KB page and NOTIFY
 /// payload, and a few megabytes at most (the test must stay quick).
-pub fn long_length(rng: &mut ChaCha8Rng) -> usize {
+pub(crate) fn long_length(rng: &mut ChaCha8Rng) -> usize {
     *[256, 7_999, 8_192, 65_536, 300_000, 1 << 20, 3 << 20].choose(rng).unwrap()
 }
 
 /// NUL put into a string (or a string with NUL in place of any other value).
-pub fn with_nul(node: &Json, rng: &mut ChaCha8Rng) -> Json {
+pub(crate) fn with_nul(node: &Json, rng: &mut ChaCha8Rng) -> Json {
     match node {
         Json::Str(s) => {
             let mut at = rng.random_range(0..=s.len());
@@ -324,7 +324,7 @@ pub fn with_nul(node: &Json, rng: &mut ChaCha8Rng) -> Json {
 
 /// One of `pairs`' entries given again, with the same value, another type,
 /// or a copy of another entry's value, before or after the first.
-pub fn duplicate_a_key(pairs: &mut Vec<(String, Json)>, rng: &mut ChaCha8Rng) {
+pub(crate) fn duplicate_a_key(pairs: &mut Vec<(String, Json)>, rng: &mut ChaCha8Rng) {
     if pairs.is_empty() {
         return;
     }
@@ -340,14 +340,14 @@ pub fn duplicate_a_key(pairs: &mut Vec<(String, Json)>, rng: &mut ChaCha8Rng) {
 
 /// How many pairs a "many pairs" mutation adds: mostly a few, rarely past
 /// `coursenav.max_blocks` (200,000), never so many that a case is slow.
-pub fn many(rng: &mut ChaCha8Rng) -> usize {
+pub(crate) fn many(rng: &mut ChaCha8Rng) -> usize {
     let sizes = [(10, 20), (100, 20), (1_000, 20), (5_000, 15), (30_000, 8), (210_000, 2)];
     *sizes.choose_weighted(rng, |s| s.1).map(|s| &s.0).unwrap()
 }
 
 /// `s` cut to `max` bytes (on a character boundary) with its full length
 /// said, for failure messages.
-pub fn truncated(s: &str, max: usize) -> String {
+pub(crate) fn truncated(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }

@@ -343,7 +343,7 @@ fn run_case(
     Ok(())
 }
 
-pub fn run(fuzz: Fuzz) {
+pub(crate) fn run(fuzz: Fuzz) {
     let cluster = fuzz_cluster("fuzz-overviews");
     let mut failures = Failures::new(&fuzz);
     let mut session = Session::open(&cluster);

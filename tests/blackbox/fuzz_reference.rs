@@ -402,7 +402,7 @@ fn failed(failures: &mut Failures, case: &CaseInfo, kind: &str, e: postgres::Err
 /// `returned`: the course serves that version, the tree is the one the
 /// stored chunks give, and the coursenav.blocks view reads them. Returns
 /// whether the transaction is still usable (false after a failed query).
-pub fn check_served(
+pub(crate) fn check_served(
     client: &mut postgres::Client,
     failures: &mut Failures,
     case: &CaseInfo,

@@ -6,7 +6,7 @@
 //! serving before still serves.
 
 use crate::cluster::Cluster;
-use crate::courses::{course, key};
+use coursenav_domain::testing::{small_course as course, usage_key as key};
 use postgres::Client;
 use serde_json::{json, Value};
 

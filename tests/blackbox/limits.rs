@@ -3,7 +3,7 @@
 //! uncommitted add_blocks.
 
 use crate::cluster::Cluster;
-use crate::courses::course;
+use coursenav_domain::testing::small_course as course;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;

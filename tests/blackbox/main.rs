@@ -5,7 +5,6 @@
 mod catalog;
 mod catalog_limits;
 mod cluster;
-mod courses;
 mod cron;
 mod demo_course;
 mod fake_catalog;

@@ -44,7 +44,7 @@ const FIELDS: [&str; 7] =
     ["display_name", "graded", "format", "start", "due", "visible_to_staff_only", "hide_from_toc"];
 
 /// Reads an OLX course export and returns its Course Blocks document.
-pub fn course_blocks_from_olx_tar_gz(path: &Path) -> Result<serde_json::Value, String> {
+pub(crate) fn course_blocks_from_olx_tar_gz(path: &Path) -> Result<serde_json::Value, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     course_blocks_from_olx_archive(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
 }

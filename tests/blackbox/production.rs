@@ -3,7 +3,7 @@
 //! object a hostile role creates can hijack.
 
 use crate::cluster::Cluster;
-use crate::courses::course;
+use coursenav_domain::testing::small_course as course;
 use postgres::Client;
 
 const COURSE: &str = "course-v1:OpenedX+DemoX+DemoCourse";
@@ -69,8 +69,8 @@ fn a_writer_role_publishes_rebuilds_deletes_and_syncs_with_no_table_privilege() 
         "SELECT * FROM coursenav.block_chunks",
         "SELECT * FROM coursenav.catalog_credentials",
         "SELECT coursenav.set_catalog_token('stolen')",
-        "SELECT coursenav.build_navigation('a', 1, 'b', 'c', 'd')",
-        "SELECT coursenav.prune_structures('a', 1)",
+        "SELECT coursenav_internal.build_navigation('a', 1, 'b', 'c', 'd')",
+        "SELECT coursenav_internal.prune_structures('a', 1)",
         "SET coursenav.max_blocks = 10000000",
     ] {
         assert_eq!(outcome(&mut writer, sql), "42501", "{sql}");
@@ -133,10 +133,11 @@ fn a_role_granted_nothing_is_refused_every_function_and_table() {
     rebuild(&mut owner, COURSE, "v1", 1);
     let functions: Vec<String> = owner
         .query(
-            "SELECT format('SELECT coursenav.%I(%s)', p.proname,
+            "SELECT format('SELECT %I.%I(%s)', n.nspname, p.proname,
                            (SELECT string_agg('NULL::' || replace(format_type(t, NULL), 'anyelement', 'text'), ', ')
                               FROM unnest(p.proargtypes) t))
-               FROM pg_proc p WHERE p.pronamespace = 'coursenav'::regnamespace AND p.prorettype <> 'trigger'::regtype",
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname IN ('coursenav', 'coursenav_internal') AND p.prorettype <> 'trigger'::regtype",
             &[],
         )
         .unwrap()

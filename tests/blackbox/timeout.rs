@@ -3,7 +3,7 @@
 //! version keeps serving.
 
 use crate::cluster::Cluster;
-use crate::courses::course;
+use coursenav_domain::testing::small_course as course;
 use std::time::Duration;
 
 const COURSE: &str = "course-v1:OpenedX+DemoX+DemoCourse";

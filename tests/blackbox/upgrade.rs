@@ -7,7 +7,7 @@
 //! (and ship its upgrade script) fails here.
 
 use crate::cluster::{Cluster, PG_BIN};
-use crate::courses::course;
+use coursenav_domain::testing::small_course as course;
 use postgres::Client;
 use std::path::{Path, PathBuf};
 use std::process::Command;
