@@ -2,7 +2,7 @@
 //! into a building rebuild, every block checked, then the chunk stored as
 //! the jsonb it came as.
 
-use crate::pg::errors::{raise, required, OrRaise};
+use crate::pg::errors::{raise, required, with_sql_errors, OrRaise};
 use crate::pg::jsonb_reader::JsonbValue;
 use crate::pg::parsed_chunks::{self, ChunkRow, ROW_VERSION};
 use crate::pg::settings::block_room;
@@ -27,13 +27,15 @@ fn lock_rebuild(rebuild_id: i64) -> Rebuild {
         "SELECT course_id, block_count, root_key FROM {}.lock_building_rebuild($1, 'take blocks')",
         internal_schema()
     );
-    Spi::connect_mut(|client| {
-        let rows = client.update(&statement, Some(1), &[rebuild_id.into()])?;
-        let row = rows.first();
-        Ok::<_, pgrx::spi::Error>(Rebuild {
-            course_id: row.get(1)?.unwrap_or_default(),
-            block_count: row.get(2)?.unwrap_or_default(),
-            root_key: row.get(3)?,
+    with_sql_errors(|| {
+        Spi::connect_mut(|client| {
+            let rows = client.update(&statement, Some(1), &[rebuild_id.into()])?;
+            let row = rows.first();
+            Ok::<_, pgrx::spi::Error>(Rebuild {
+                course_id: row.get(1)?.unwrap_or_default(),
+                block_count: row.get(2)?.unwrap_or_default(),
+                root_key: row.get(3)?,
+            })
         })
     })
     .or_raise()

@@ -2,8 +2,9 @@
 //! right SQLSTATE.
 
 use coursenav_domain::problem::{Problem, ProblemKind};
-use pgrx::pg_sys::panic::ErrorReport;
-use pgrx::{PgLogLevel, PgSqlErrorCode};
+use pgrx::pg_sys::panic::{CaughtError, ErrorReport};
+use pgrx::{PgLogLevel, PgSqlErrorCode, PgTryBuilder};
+use std::panic::AssertUnwindSafe;
 
 fn sqlstate(kind: ProblemKind) -> PgSqlErrorCode {
     match kind {
@@ -25,6 +26,30 @@ pub(super) fn raise(code: PgSqlErrorCode, message: String) -> ! {
 pub(super) fn raise_with_hint(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
     ErrorReport::new(code, message, "coursenav").set_hint(hint).report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
+}
+
+/// Runs `f`, whose SQL may raise an ERROR by a rule that lives in SQL
+/// (`lock_building_rebuild`, say), and raises that ERROR again as it was:
+/// SQLSTATE, message, detail and hint. Left to cross the Rust frames, it
+/// would reach the client with a Rust backtrace as its DETAIL. The
+/// transaction is aborting either way; nothing is caught for good.
+pub(super) fn with_sql_errors<T>(f: impl FnOnce() -> T) -> T {
+    PgTryBuilder::new(AssertUnwindSafe(f))
+        .catch_others(|caught| match caught {
+            CaughtError::PostgresError(report) => {
+                let mut again = ErrorReport::new(report.sql_error_code(), report.message().to_string(), "coursenav");
+                if let Some(detail) = report.detail() {
+                    again = again.set_detail(detail.to_string());
+                }
+                if let Some(hint) = report.hint() {
+                    again = again.set_hint(hint.to_string());
+                }
+                again.report(PgLogLevel::ERROR);
+                unreachable!("an ERROR report does not return")
+            }
+            other => other.rethrow(),
+        })
+        .execute()
 }
 
 pub(super) fn raise_problem(problem: Problem) -> ! {
