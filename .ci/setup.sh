@@ -22,6 +22,13 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "coursenav setup: cargo is missing; install a Rust toolchain (1.88 or newer) with rustup first" >&2
     exit 1
 fi
+# The test command checks formatting and lints.
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        echo "coursenav setup: adding the Rust component $component"
+        rustup component add "$component"
+    fi
+done
 if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx 0.18.1" ]; then
     echo "coursenav setup: installing cargo-pgrx 0.18.1 (about 12 minutes on 2 cores)"
     cargo install cargo-pgrx --version 0.18.1 --locked
