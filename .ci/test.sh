@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every coursenav test on this machine, installing what is missing:
-# formatting, the core's unit tests, #[pg_test]s (cargo pgrx test), the black-box tests against
+# formatting, lints, the core's unit tests, #[pg_test]s (cargo pgrx test), the black-box tests against
 # real clusters, and the benchmark once at small sizes so it cannot rot.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 hold_install_lock "$@"
@@ -14,6 +14,9 @@ trap 'rm -rf "$pgtest_dir" "$results"' EXIT
 
 echo "== formatting (cargo fmt --check)"
 cargo fmt --all --check
+
+echo "== lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --features "pg15 pg_test blackbox" -- -D warnings
 
 echo "== unit tests of the core (no PostgreSQL, no pgrx build)"
 cargo test -p coursenav-domain --all-features 2>&1 | tee -a "$results"

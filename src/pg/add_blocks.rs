@@ -94,8 +94,17 @@ fn store_chunk(rebuild_id: i64, course_id: &str, block_count: i32, document: Jso
     let mut types = [pg_sys::TEXTOID, pg_sys::INT8OID, pg_sys::INT4OID, pg_sys::JSONBOID];
     let not_null = [b' ' as c_char; 4];
     Spi::connect_mut(|_| {
-        // SAFETY: SPI is connected; the values match the types, and the plan
-        // is freed before SPI disconnects. Errors raise through pgrx's guard.
+        // SAFETY: SPI is connected (inside connect_mut) and INSERT_CHUNK is a
+        // NUL-terminated C string SPI_prepare_cursor copies. `types` holds one type
+        // per $n, and `values` one datum of that type: the course id as a text
+        // palloc'd before SPI connected (in the call's memory context), two by-value
+        // integers, and the jsonb argument as it came (`into_stored`), which lives
+        // for the whole call. All four outlive the insert, which reads them while
+        // the arrays are borrowed and copies what it stores. `not_null` says no
+        // value is NULL. A plan that failed to prepare is not used; a prepared one
+        // is freed once, after its only execution. A Postgres error raised inside
+        // unwinds through pgrx's guard, and SPI's memory (an unfreed plan with it)
+        // goes with the aborting transaction.
         let status = unsafe {
             let plan = pg_sys::SPI_prepare_cursor(
                 INSERT_CHUNK.as_ptr(),

@@ -31,9 +31,20 @@ impl IntoDatum for JsonText {
     }
 }
 
+// SAFETY: `box_into` returns what it boxes, as BoxRet asks, and what it boxes
+// is what a `json` result must be: a text varlena (json's representation is
+// text's), palloc'd in the memory context current during the call, which the
+// executor keeps until it has used the result. No NULL is returned as a value.
 unsafe impl BoxRet for JsonText {
+    /// # Safety
+    /// As `BoxRet::box_into`: the Datum returned is returned from the function
+    /// whose `fcinfo` this is, a function declared to return `json`.
     unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
         match self.into_datum() {
+            // SAFETY: the function returns `json` (impl_sql_translatable below),
+            // by reference, and `datum` is a valid text varlena, JSON coursenav wrote
+            // itself, in the call's memory context, which lasts as long as the caller
+            // needs it; the return is not NULL.
             Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
             None => fcinfo.return_null(),
         }

@@ -122,8 +122,14 @@ fn count_page(tally: &mut Tally, page: &Page, matched: u64, updated: u64) {
 /// page: the arrays and SPI work of a page do not pile up in the run's
 /// transaction however many pages a catalog has (pgrx #2211).
 fn apply_page_in(context: &mut PgMemoryContexts, runs: &[CatalogRun]) -> (u64, u64) {
-    // SAFETY: the context is ours and alive; nothing allocated in it
-    // outlives the call (the result is two plain integers).
+    // SAFETY: `context` is the Owned context this function's one caller,
+    // apply_pages, made for the run (PgMemoryContexts::new): a valid MemoryContext
+    // until it drops after the last page, so switching to it is sound; the switch
+    // is undone when the closure returns (after an error, the aborting transaction
+    // resets the current context). Resetting it frees only what this page
+    // allocated in it: the page's jsonb argument and the statement's work. Nothing
+    // kept points into it: the result is two plain integers, and `runs` lives on
+    // the Rust heap.
     unsafe {
         let counts = context.switch_to(|_| apply_page(runs));
         context.reset();

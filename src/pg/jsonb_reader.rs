@@ -19,77 +19,97 @@ use pgrx::pg_sys::{self, jbvType, JsonbIteratorToken as Token};
 use pgrx::prelude::*;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
+use tokens::Tokens;
 
 /// Deeper nesting than this is refused rather than risking the backend's
 /// stack (serde_json draws the same line). Values passed over unread are
 /// skipped without recursion, at any depth.
 const MAX_DEPTH: usize = 128;
 
-/// A `jsonb` value, detoasted into the current memory context. It must not
-/// outlive that context (the function call or the SPI connection it was
-/// read in): readers borrow from it, and dropping it frees the detoasted
-/// copy, if one was made.
+/// A `jsonb` value, detoasted into the current memory context.
+///
+/// It borrows Postgres memory it does not own, so it must not outlive it:
+/// the datum as it came lives in the function call's arguments, or in the
+/// tuple table of the SPI connection it was read from, and the detoasted
+/// copy, if one was made, in the memory context current when it was read.
+/// Nothing in the type enforces this (pgrx's `FromDatum` lets a caller pick
+/// any lifetime); every use keeps it inside the call or connection that
+/// read it. Within that, readers borrow it (`reader(&self)`), so nothing
+/// read from it outlives it, and dropping it frees the detoasted copy.
 pub(super) struct JsonbValue {
     /// The datum as it came, possibly still toasted: stored again as it
     /// is, a value that is already compressed (or out of line) is copied
-    /// without being inflated.
+    /// without being inflated. Never freed here: Postgres owns it.
     stored: pg_sys::Datum,
     /// The detoasted value the readers walk.
     jsonb: NonNull<pg_sys::Jsonb>,
-    /// Whether `jsonb` is a copy pg_detoast_datum palloc'd (freed on drop)
-    /// rather than the stored datum itself.
+    /// Whether `jsonb` is a copy pg_detoast_datum palloc'd (this value owns
+    /// it and frees it on drop) rather than the stored datum itself.
     detoasted_copy: bool,
 }
 
 impl JsonbValue {
-    /// Frees the detoasted copy now, if there is one, and gives back the
-    /// datum as it came, for storing: the copy (as large as the document)
-    /// is not held while the row is written.
+    /// Gives back the datum as it came, for storing, and frees the
+    /// detoasted copy, if there is one, before returning: the copy (as large
+    /// as the document, inflated) is not held while the row is written.
+    /// The stored datum is not freed; it lives as long as its call or SPI
+    /// connection, which is what the insert needs.
     pub(super) fn into_stored(self) -> pg_sys::Datum {
-        self.stored
-        // `self` drops here, freeing the copy.
+        let stored = self.stored;
+        // Runs Drop now: frees the detoasted copy (see `Drop`), leaves `stored` alone.
+        drop(self);
+        stored
     }
 
+    /// A reader over this value, borrowing it: neither the reader nor any
+    /// string it hands out can outlive the value (and so its detoasted copy).
     pub(super) fn reader(&self) -> JsonbReader<'_> {
-        // SAFETY: `jsonb` points to a detoasted jsonb varlena (from_polymorphic_datum), which
-        // lives as long as `self` (its memory context outlives it, and only Drop frees a copy);
-        // the iterator only reads from it, and the reader's lifetime is tied to `&self`, so no
-        // string borrowed from it outlives the value.
-        let iterator = unsafe { pg_sys::JsonbIteratorInit(&mut (*self.jsonb.as_ptr()).root) };
-        JsonbReader { iterator, peeked: None, depth: 0, failed: false, value: PhantomData }
+        JsonbReader { tokens: Tokens::new(self), peeked: None, depth: 0, failed: false }
     }
 }
 
+/// Frees what this value owns, the detoasted copy pg_detoast_datum made of a
+/// toasted (compressed or out of line) datum, as soon as the value is
+/// dropped: after a rebuild's chunk is read back (build_navigation, one
+/// chunk at a time), before a chunk is stored (`into_stored`), or at the end
+/// of the call. A datum that was already plain was not copied and is not
+/// freed: Postgres owns it, as it owns the stored datum either way.
 impl Drop for JsonbValue {
     fn drop(&mut self) {
         if self.detoasted_copy {
-            // SAFETY: the copy was palloc'd by pg_detoast_datum in a memory context that is
-            // still alive (the value does not outlive it); no reader borrows it any longer
-            // (readers borrow `self`), and it is freed once, here. The stored datum is not
-            // the copy and is left alone.
+            // SAFETY: the copy was palloc'd by pg_detoast_datum in a memory context
+            // that is still alive (the value does not outlive it); readers borrow
+            // `self`, so none is left to read it, and it is freed once, here, as
+            // Drop runs once. It is not the stored datum, which is left alone.
             unsafe { pg_sys::pfree(self.jsonb.as_ptr().cast()) };
         }
     }
 }
 
 impl FromDatum for JsonbValue {
+    /// # Safety
+    /// As for every `FromDatum`: `datum` and `is_null` come from Postgres, and
+    /// a non-null `datum` is a jsonb (pgrx checks the argument's or column's
+    /// type before calling this). The value must then be used within the
+    /// call or SPI connection the datum belongs to (see `JsonbValue`).
     unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
         if is_null {
             return None;
         }
         let stored = datum.cast_mut_ptr::<pg_sys::varlena>();
-        // SAFETY: the caller promises a non-null jsonb datum (pgrx checks the argument's or
-        // column's type is jsonb); pg_detoast_datum returns it unchanged when it is a plain
-        // varlena, or else a palloc'd, inflated copy in the current memory context.
+        // SAFETY: by this function's contract `stored` is a non-null jsonb varlena,
+        // possibly toasted. pg_detoast_datum returns it unchanged when it is plain,
+        // or else a palloc'd, inflated copy in the current memory context, which this
+        // value then owns (`detoasted_copy`).
         let detoasted = unsafe { pg_sys::pg_detoast_datum(stored) };
         let jsonb = NonNull::new(detoasted.cast::<pg_sys::Jsonb>())?;
         Some(JsonbValue { stored: datum, jsonb, detoasted_copy: detoasted != stored })
     }
 }
 
-/// Only so SPI can hand a stored jsonb over as a `JsonbValue`.
+/// Only so SPI can hand a stored jsonb over as a `JsonbValue` (SPI's `get`
+/// asks for both directions).
 impl IntoDatum for JsonbValue {
     fn into_datum(self) -> Option<pg_sys::Datum> {
         Some(self.into_stored())
@@ -100,15 +120,28 @@ impl IntoDatum for JsonbValue {
     }
 }
 
+// SAFETY: an argument is unboxed only through `FromDatum` above, whose contract
+// pgrx meets for an argument it declares jsonb (`impl_sql_translatable!` below
+// makes JsonbValue a jsonb argument, and only an argument): the datum is the
+// call's own, alive for the whole call, and a NULL is never dereferenced (None).
+// It is not a virtual argument, and the value it makes owns only its detoasted
+// copy, freed on drop.
 unsafe impl<'fcx> ArgAbi<'fcx> for JsonbValue {
+    /// # Safety
+    /// As `ArgAbi::unbox_arg_unchecked`: `arg` is a jsonb argument of the call
+    /// being made. A NULL panics (an error, not undefined behaviour).
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
         let index = arg.index();
-        // SAFETY: pgrx calls this for an argument declared jsonb (impl_sql_translatable below).
+        // SAFETY: `arg` is a jsonb argument (this function's contract), so its datum
+        // is what `FromDatum for JsonbValue` expects.
         unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| panic!("argument {index} must not be null"))
     }
 
+    /// # Safety
+    /// As `ArgAbi::unbox_nullable_arg`: `arg` is a jsonb argument of the call
+    /// being made, possibly NULL.
     unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
-        // SAFETY: as above.
+        // SAFETY: as in `unbox_arg_unchecked`; a NULL becomes `Nullable::Null`.
         unsafe { arg.unbox_arg_using_from_datum() }.into()
     }
 }
@@ -133,7 +166,8 @@ impl de::Error for ReadError {
 }
 
 /// What one iterator token carries, read from the `JsonbValue` union only
-/// as its `type_` says (see `item`).
+/// as its `type_` says (see `Filled::item`). Strings and numerics borrow
+/// the jsonb the reader walks, for `'de`.
 #[derive(Clone, Copy)]
 enum Item<'de> {
     /// End and done tokens carry nothing.
@@ -156,58 +190,144 @@ enum Item<'de> {
     Unknown(jbvType::Type),
 }
 
-/// The one place the union is read.
-///
-/// # Safety
-/// `value` must have been filled in by `JsonbIteratorNext` returning
-/// `token`, for an iterator over a jsonb that stays alive and unchanged for
-/// `'de`: strings and numerics point into it.
-unsafe fn item<'de>(token: Token::Type, value: &pg_sys::JsonbValue) -> Item<'de> {
-    // jsonb_util.c fills `value` in for every token but these three.
-    if matches!(token, Token::WJB_DONE | Token::WJB_END_ARRAY | Token::WJB_END_OBJECT) {
-        return Item::Nothing;
+/// Postgres's jsonb iterator, and the one place the `JsonbValue` union it
+/// fills in is read. Its fields are private to this module, so the
+/// invariants its safe functions rest on hold by construction: a `Tokens`
+/// is made only from a `&'de JsonbValue`, and a `Filled` only from what
+/// that iterator just returned.
+mod tokens {
+    use super::{Item, JsonbValue};
+    use pgrx::pg_sys::{self, jbvType, JsonbIteratorToken as Token};
+    use std::marker::PhantomData;
+
+    /// The iterator over a jsonb borrowed for `'de`.
+    pub(super) struct Tokens<'de> {
+        /// Palloc'd by JsonbIteratorInit in the current memory context, one
+        /// level per container entered. JsonbIteratorNext pfrees each level
+        /// as it leaves it and sets this to NULL after the outermost one; a
+        /// read stopped earlier (a refused document) leaves the open levels
+        /// to their memory context.
+        iterator: *mut pg_sys::JsonbIterator,
+        jsonb: PhantomData<&'de JsonbValue>,
     }
-    // SAFETY (every union read below): JsonbIteratorNext sets `type_` and then exactly the
-    // union member that type names (jsonb.h, JsonbValue); each arm reads only that member.
-    match value.type_ {
-        jbvType::jbvNull => Item::Null,
-        jbvType::jbvBool => Item::Bool(unsafe { value.val.boolean }),
-        jbvType::jbvString => {
-            let string = unsafe { value.val.string };
-            // SAFETY: `val` points at `len` bytes inside the jsonb, alive for 'de (contract).
-            Item::Text(unsafe { std::slice::from_raw_parts(string.val as *const u8, string.len as usize) })
+
+    impl<'de> Tokens<'de> {
+        pub(super) fn new(value: &'de JsonbValue) -> Self {
+            // SAFETY: `value.jsonb` points to a detoasted jsonb varlena
+            // (from_polymorphic_datum) that lives at least as long as `value`: its
+            // memory outlives the value (see JsonbValue), and only Drop frees a copy,
+            // which cannot run while it is borrowed for 'de. The pointer to its root
+            // container is taken without making a reference (several readers may
+            // walk one value); JsonbIteratorInit and the iterator only read through it.
+            let iterator = unsafe { pg_sys::JsonbIteratorInit(std::ptr::addr_of_mut!((*value.jsonb.as_ptr()).root)) };
+            Tokens { iterator, jsonb: PhantomData }
         }
-        jbvType::jbvNumeric => {
-            let numeric = unsafe { value.val.numeric }.cast::<pg_sys::varlena>();
-            // SAFETY: a numeric inside a jsonb is a complete, in-line varlena (jsonb stores it
-            // as such, 4-byte aligned); the _any helpers read its header whichever form it has,
-            // and the bytes after it live as long as the jsonb.
-            Item::Numeric(unsafe {
-                std::slice::from_raw_parts(
-                    pgrx::varlena::vardata_any(numeric) as *const u8,
-                    pgrx::varlena::varsize_any_exhdr(numeric),
-                )
-            })
+
+        /// The next token and what it carries; with `skip_nested`, a
+        /// container not entered yet comes as one `Item::Binary`. After the
+        /// end, every call gives WJB_DONE.
+        pub(super) fn next(&mut self, skip_nested: bool) -> (Token::Type, Item<'de>) {
+            // SAFETY: JsonbValue is a plain C struct, and all zeroes is a valid one: a
+            // jbvNull (type 0), whose union holds no pointer anything reads.
+            let mut value: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
+            // SAFETY: `iterator` came from JsonbIteratorInit over the jsonb borrowed for
+            // 'de (`new`), so the container it walks is alive and unchanged; only this
+            // call advances it. It pfrees each level itself and sets the pointer to NULL
+            // when done, and returns WJB_DONE for a NULL iterator, so calling past the
+            // end is harmless. A Postgres error raised inside (out of memory) unwinds
+            // through pgrx's guard.
+            let token = unsafe { pg_sys::JsonbIteratorNext(&mut self.iterator, &mut value, skip_nested) };
+            let filled = Filled { token, value, jsonb: self.jsonb };
+            (token, filled.item())
         }
-        jbvType::jbvArray => {
-            let array = unsafe { value.val.array };
-            Item::Array { elements: array.nElems.max(0) as usize, raw_scalar: array.rawScalar }
+    }
+
+    /// One token and the value `JsonbIteratorNext` filled in for it.
+    ///
+    /// Only `Tokens::next` makes one, straight from the iterator over a jsonb
+    /// borrowed for `'de`. So `value` is always the value filled in for
+    /// `token` (or, for the tokens that fill nothing in, the zeroed `jbvNull`
+    /// it started as), and every pointer in it points into that jsonb. Those
+    /// two facts are what make `item` safe to call.
+    struct Filled<'de> {
+        token: Token::Type,
+        value: pg_sys::JsonbValue,
+        jsonb: PhantomData<&'de JsonbValue>,
+    }
+
+    impl<'de> Filled<'de> {
+        /// The one place the union is read: its tag (`type_`) is checked first,
+        /// and each arm reads only the member that tag names. What it returns
+        /// borrows the jsonb for `'de`, the reader's borrow of the
+        /// `JsonbValue`, not for a lifetime its caller picks.
+        fn item(&self) -> Item<'de> {
+            let value = &self.value;
+            // jsonb_util.c fills `value` in for every token but these three.
+            if matches!(self.token, Token::WJB_DONE | Token::WJB_END_ARRAY | Token::WJB_END_OBJECT) {
+                return Item::Nothing;
+            }
+            // Each union read below is of the member its arm's `type_` names:
+            // JsonbIteratorNext (jsonb_util.c, fillJsonbValue) sets `type_` and
+            // then exactly that member (jsonb.h, JsonbValue).
+            match value.type_ {
+                jbvType::jbvNull => Item::Null,
+                // SAFETY: `type_` is jbvBool, so `boolean` is the member set.
+                jbvType::jbvBool => Item::Bool(unsafe { value.val.boolean }),
+                jbvType::jbvString => {
+                    // SAFETY: `type_` is jbvString, so `string` is the member set.
+                    let string = unsafe { value.val.string };
+                    // SAFETY: for a token from the iterator, `string.val` points at
+                    // `string.len` bytes inside the jsonb's container (not a copy, and
+                    // not NUL-terminated), and that jsonb is borrowed for 'de (see
+                    // `Filled`), so the bytes stay put and unchanged as long as the slice.
+                    Item::Text(unsafe { std::slice::from_raw_parts(string.val as *const u8, string.len as usize) })
+                }
+                jbvType::jbvNumeric => {
+                    // SAFETY: `type_` is jbvNumeric, so `numeric` is the member set.
+                    let numeric = unsafe { value.val.numeric }.cast::<pg_sys::varlena>();
+                    // SAFETY: the pointer is into the jsonb's container, where a
+                    // numeric is stored as a complete in-line varlena (4-byte aligned,
+                    // never toasted); the _any helpers read its header whichever
+                    // length form it has, and the bytes after it are part of the jsonb
+                    // borrowed for 'de (see `Filled`).
+                    Item::Numeric(unsafe {
+                        std::slice::from_raw_parts(
+                            pgrx::varlena::vardata_any(numeric) as *const u8,
+                            pgrx::varlena::varsize_any_exhdr(numeric),
+                        )
+                    })
+                }
+                jbvType::jbvArray => {
+                    // SAFETY: `type_` is jbvArray, so `array` is the member set (its
+                    // count and flag; no pointer of it is read).
+                    let array = unsafe { value.val.array };
+                    Item::Array { elements: array.nElems.max(0) as usize, raw_scalar: array.rawScalar }
+                }
+                jbvType::jbvObject => {
+                    // SAFETY: `type_` is jbvObject, so `object` is the member set (only
+                    // its count is read).
+                    let pairs = unsafe { value.val.object.nPairs };
+                    Item::Object { pairs: pairs.max(0) as usize }
+                }
+                // The member (`binary`) is not read: a container passed over is skipped.
+                jbvType::jbvBinary => Item::Binary,
+                other => Item::Unknown(other),
+            }
         }
-        jbvType::jbvObject => Item::Object { pairs: unsafe { value.val.object.nPairs }.max(0) as usize },
-        jbvType::jbvBinary => Item::Binary,
-        other => Item::Unknown(other),
     }
 }
 
 /// A serde source over Postgres's jsonb iterator: one token at a time,
 /// with one token of lookahead for arrays. After an error it reads nothing
 /// more: a document already refused is not read to its end.
+///
+/// It borrows the `JsonbValue` it walks for `'de` (see
+/// `JsonbValue::reader`), and so does every string it hands to a visitor.
 pub struct JsonbReader<'de> {
-    iterator: *mut pg_sys::JsonbIterator,
+    tokens: Tokens<'de>,
     peeked: Option<(Token::Type, Item<'de>)>,
     depth: usize,
     failed: bool,
-    value: PhantomData<&'de JsonbValue>,
 }
 
 impl<'de> JsonbReader<'de> {
@@ -215,14 +335,7 @@ impl<'de> JsonbReader<'de> {
         if let Some(peeked) = self.peeked.take() {
             return peeked;
         }
-        // SAFETY: a zeroed JsonbValue is a valid jbvNull (type 0, no pointers).
-        let mut value: pg_sys::JsonbValue = unsafe { std::mem::zeroed() };
-        // SAFETY: `iterator` came from JsonbIteratorInit over a jsonb alive for 'de; the
-        // iterator frees itself and sets the pointer to NULL when done, and returns WJB_DONE
-        // for a NULL iterator, so calling past the end is harmless.
-        let token = unsafe { pg_sys::JsonbIteratorNext(&mut self.iterator, &mut value, skip_nested) };
-        // SAFETY: `value` was just filled in for `token` by that iterator.
-        (token, unsafe { item(token, &value) })
+        self.tokens.next(skip_nested)
     }
 
     fn next(&mut self) -> (Token::Type, Item<'de>) {

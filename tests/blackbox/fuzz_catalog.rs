@@ -239,6 +239,10 @@ struct Given {
     language: Option<String>,
 }
 
+/// One run on a page: its JSON, and for a known course its id and what a
+/// clean page gives it (None for a course coursenav does not know).
+type PageRun = (Json, Option<(String, Given)>);
+
 struct CatalogCase {
     info: CaseInfo,
     page_size: usize,
@@ -569,7 +573,7 @@ fn generate(fuzz: &Fuzz, number: usize, port: u16) -> CatalogCase {
     let mut known: Vec<usize> = (0..COURSES).collect();
     known.shuffle(&mut rng);
     known.truncate(rng.random_range(3..=COURSES));
-    let mut runs: Vec<(Json, Option<(String, Given)>)> = known
+    let mut runs: Vec<PageRun> = known
         .iter()
         .map(|&k| {
             let (run, given) = run_json(&course_id(k), number, k, &mut rng);
@@ -581,7 +585,7 @@ fn generate(fuzz: &Fuzz, number: usize, port: u16) -> CatalogCase {
     }
     runs.shuffle(&mut rng);
     let mut page_size = rng.random_range(2..=5);
-    let pages: Vec<Vec<(Json, Option<(String, Given)>)>> = runs.chunks(page_size).map(|c| c.to_vec()).collect();
+    let pages: Vec<Vec<PageRun>> = runs.chunks(page_size).map(|c| c.to_vec()).collect();
     let total = runs.len();
     let mutated = rng.random_range(0..pages.len());
     let mut answers = Vec::new();

@@ -228,11 +228,12 @@ fn acceptance_query() -> String {
     )
 }
 
+/// The overview row, its catalog fields and the course's published version,
+/// each as text (None where there is no row).
+type Snapshot = (Option<String>, Option<String>, Option<String>);
+
 /// The overview row and the course's published version, as text.
-fn snapshot(
-    client: &mut postgres::Client,
-    course: &str,
-) -> Result<(Option<String>, Option<String>, Option<String>), postgres::Error> {
+fn snapshot(client: &mut postgres::Client, course: &str) -> Result<Snapshot, postgres::Error> {
     let row = client.query_one(
         "SELECT (SELECT o::text FROM coursenav.course_overviews o WHERE o.course_id = $1),
                 (SELECT row(o.marketing_url, o.eligible_for_financial_aid, o.content_language, o.catalog_synced_at, o.created)::text
