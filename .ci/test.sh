@@ -16,7 +16,7 @@ echo "== formatting (cargo fmt --check)"
 cargo fmt --all --check
 
 echo "== unit tests of the core (no PostgreSQL, no pgrx build)"
-cargo test -p coursenav-domain --all-features 2>&1 | tee -a "$results"
+cargo test -p coursenav-domain -p coursenav-tools --all-features 2>&1 | tee -a "$results"
 
 echo "== #[pg_test]s"
 if [ "$(id -u)" -eq 0 ]; then

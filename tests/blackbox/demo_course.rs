@@ -2,7 +2,7 @@
 //! served by navigation_tree in the sidebar shape.
 
 use crate::cluster::Cluster;
-use crate::olx::course_blocks_from_olx_tar_gz;
+use coursenav_tools::olx::course_blocks_from_olx_tar_gz;
 use serde_json::Value;
 use std::path::Path;
 

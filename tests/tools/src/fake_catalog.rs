@@ -1,7 +1,7 @@
-//! A fake course-discovery catalog for the black-box tests: real HTTP on
-//! 127.0.0.1 (tiny_http), DRF pages of course runs, and every way a catalog
-//! can fail, one page at a time. Each request is served on its own thread,
-//! so a stalled page never holds up the next test step.
+//! A fake course-discovery catalog: real HTTP on 127.0.0.1 (tiny_http), DRF
+//! pages of course runs, and every way a catalog can fail, one page at a
+//! time. Each request is served on its own thread, so a stalled page never
+//! holds up the next test step.
 
 use serde_json::{json, Value};
 use std::io::Read;
@@ -10,11 +10,11 @@ use std::thread;
 use std::time::Duration;
 use tiny_http::{Header, Response, Server};
 
-pub(crate) const TOKEN: &str = "fake-jwt-b1e2c3d4-secret";
+pub const TOKEN: &str = "fake-jwt-b1e2c3d4-secret";
 
 /// How one page goes wrong.
 #[derive(Clone, Debug)]
-pub(crate) enum Fault {
+pub enum Fault {
     Status(u16),
     /// No answer at all for this long.
     StallBeforeHeaders(Duration),
@@ -54,20 +54,20 @@ struct State {
     endless: Option<usize>,
 }
 
-pub(crate) struct FakeCatalog {
+pub struct FakeCatalog {
     pub port: u16,
     server: Arc<Server>,
     state: Arc<Mutex<State>>,
 }
 
 /// A course run as the catalog lists it.
-pub(crate) fn run(key: &str, marketing_url: Value, aid: bool, language: &str) -> Value {
+pub fn run(key: &str, marketing_url: Value, aid: bool, language: &str) -> Value {
     json!({"key": key, "title": key, "status": "published", "start": "2030-01-01T00:00:00Z",
            "marketing_url": marketing_url, "eligible_for_financial_aid": aid, "content_language": language})
 }
 
 impl FakeCatalog {
-    pub(crate) fn start(runs: Vec<Value>) -> FakeCatalog {
+    pub fn start(runs: Vec<Value>) -> FakeCatalog {
         let server = Arc::new(Server::http("127.0.0.1:0").expect("bind the fake catalog"));
         let port = server.server_addr().to_ip().unwrap().port();
         let state = Arc::new(Mutex::new(State { runs, ..State::default() }));
@@ -81,36 +81,36 @@ impl FakeCatalog {
         FakeCatalog { port, server, state }
     }
 
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub(crate) fn set_runs(&self, runs: Vec<Value>) {
+    pub fn set_runs(&self, runs: Vec<Value>) {
         self.state.lock().unwrap().runs = runs;
     }
 
     /// Makes page `page` (from 1) fail with `fault`, for every later request.
-    pub(crate) fn fail_page(&self, page: usize, fault: Fault) {
+    pub fn fail_page(&self, page: usize, fault: Fault) {
         self.state.lock().unwrap().faults = vec![(page, fault)];
     }
 
-    pub(crate) fn heal(&self) {
+    pub fn heal(&self) {
         self.state.lock().unwrap().faults.clear();
     }
 
     /// Answers every page only after `delay`.
-    pub(crate) fn slow_down(&self, delay: Duration) {
+    pub fn slow_down(&self, delay: Duration) {
         self.state.lock().unwrap().delay = Some(delay);
     }
 
     /// From now on every page is full and leads to another, with no count;
     /// every run's key is padded with `key_padding` bytes.
-    pub(crate) fn make_endless(&self, key_padding: usize) {
+    pub fn make_endless(&self, key_padding: usize) {
         self.state.lock().unwrap().endless = Some(key_padding);
     }
 
     /// Every request so far: its URL and Authorization header.
-    pub(crate) fn requests(&self) -> Vec<(String, Option<String>)> {
+    pub fn requests(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().requests.clone()
     }
 }
