@@ -10,10 +10,10 @@
 #   --install / --no-install     override whether the extension is installed first
 #
 # Targets are printed as met / NOT MET and never fail the run; any step that
-# errors does. The generator, the peers and the fake catalog are in tests/bench/.
-# The Demo Course is converted from its OLX by the black-box test
-# tests/blackbox/demo_course.rs (cargo test, so it honours CARGO_TARGET_DIR);
-# without ../shared/fixtures its rows say "not measured".
+# errors does. The generator and the peers are in tests/bench/. The fake
+# catalog and the Demo Course's converter are the test tools' binaries
+# (tests/tools: fake-catalog, olx-course-blocks), built once in release (honouring
+# CARGO_TARGET_DIR); without ../shared/fixtures the Demo Course rows say "not measured".
 #
 # Installing replaces files other checkouts use, so the whole run holds
 # /tmp/coursenav-install.lock. A caller that already holds it sets
@@ -75,6 +75,7 @@ CATALOG_TOKEN=bench-token
 CATALOG_PID=""
 DEMO_COURSE=course-v1:OpenedX+DemoX+DemoCourse
 DEMO_FIXTURE="$ROOT/../shared/fixtures/openedx-demo-course-olx.tar.gz"
+TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 export PGOPTIONS="-c client_min_messages=warning"
 
 say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
@@ -97,7 +98,16 @@ install() {
         (cd "$ROOT" && install_extension --release) >"$WORK/install.log" 2>&1 ||
             { cat "$WORK/install.log" >&2; return 1; }
     fi
-    say "using $(ls -l --time-style=+%FT%T "$(pg_config --pkglibdir)/coursenav.so" | awk '{print $6, $7}')"
+    local library
+    library="$(pg_config --pkglibdir)/coursenav.so"
+    say "using $(date -r "$library" +%FT%T) $library"
+}
+
+# The fake catalog and the OLX converter the black-box tests use, as programs.
+tools() {
+    say "building the test tools (cargo build --release -p coursenav-tools)"
+    (cd "$ROOT" && cargo build --release -p coursenav-tools) >"$WORK/tools.log" 2>&1 ||
+        { cat "$WORK/tools.log" >&2; return 1; }
 }
 
 start() {
@@ -291,7 +301,7 @@ catalog_key_format() { echo "course-v1:BenchCatalog+S$1C{i}+2030"; }
 start_catalog() {
     local size="$1" label="$2" tries
     rm -f "$WORK/catalog.port"
-    python3 "$BENCH/fake_catalog.py" --runs "$size" --label "$label" --token "$CATALOG_TOKEN" \
+    "$TOOLS/fake-catalog" --runs "$size" --label "$label" --token "$CATALOG_TOKEN" \
         --key-format "$(catalog_key_format "$size")" --port-file "$WORK/catalog.port" >"$WORK/catalog.log" 2>&1 &
     CATALOG_PID=$!
     for tries in $(seq 600); do
@@ -372,16 +382,12 @@ catalog_syncs() {
 # The Demo Course document from the converter the black-box tests check, or
 # nothing when the fixture is absent (then its rows say "not measured").
 demo_document() {
-    local json="$WORK/demo-course.json"
     if [ ! -f "$DEMO_FIXTURE" ]; then
         say "the Demo Course fixture $DEMO_FIXTURE is absent: not measured"
         return 0
     fi
-    say "converting the Demo Course with tests/blackbox/demo_course.rs"
-    (cd "$ROOT" && COURSENAV_DEMO_COURSE_JSON="$json" cargo test --features blackbox --test blackbox \
-        demo_course::the_demo_course_navigation_has_its_olx_outline -- --exact) >"$WORK/demo-test.log" 2>&1 ||
-        { cat "$WORK/demo-test.log" >&2; return 1; }
-    [ -s "$json" ] || { cat "$WORK/demo-test.log" >&2; say "the Demo Course test wrote no document"; return 1; }
+    say "converting the Demo Course with olx-course-blocks"
+    "$TOOLS/olx-course-blocks" "$DEMO_FIXTURE" >"$WORK/demo-course.json"
 }
 
 # Rebuild and read the Demo Course as the synthetic ones, beside the same peers.
@@ -473,6 +479,7 @@ main() {
     trap cleanup EXIT
     SECONDS=0
     install
+    tools
     demo_document
     start
     setup

@@ -24,11 +24,11 @@ CREATE TABLE coursenav_bench.latencies (run text NOT NULL, latency_ms float8 NOT
 CREATE TABLE coursenav_bench.rebuild_runs (size int, run int, ms float8);
 -- Rebuilds of the Open edX Demo Course, kept apart from the synthetic sizes.
 CREATE TABLE coursenav_bench.demo_rebuild_runs (run int, ms float8);
--- Whether tests/blackbox/demo_course.rs could convert the Demo Course here
+-- Whether olx-course-blocks (tests/tools) could convert the Demo Course here
 -- (its fixture lives outside the repository).
 CREATE TABLE coursenav_bench.demo_course (course_id text, n_blocks int, fixture_present boolean NOT NULL);
 
--- Catalog syncs against tests/bench/fake_catalog.py, one row per run.
+-- Catalog syncs against the fake-catalog of tests/tools, one row per run.
 CREATE TABLE coursenav_bench.catalog_runs (
     size int, run int, page_size int, status text, pages int, updated bigint, ms float8,
     PRIMARY KEY (size, run)
