@@ -10,10 +10,10 @@
 #   --install / --no-install     override whether the extension is installed first
 #
 # Targets are printed as met / NOT MET and never fail the run; any step that
-# errors does. The generator, the peers and the fake catalog are in tests/bench/.
-# The Demo Course is converted from its OLX by the black-box test
-# tests/blackbox/demo_course.rs (cargo test, so it honours CARGO_TARGET_DIR);
-# without ../shared/fixtures its rows say "not measured".
+# errors does. The generator and the peers are in tests/bench/. The fake
+# catalog and the Demo Course's converter are the test tools' binaries
+# (tests/tools: fake-catalog, olx-course-blocks), built once in release (honouring
+# CARGO_TARGET_DIR); without ../shared/fixtures the Demo Course rows say "not measured".
 #
 # Installing replaces files other checkouts use, so the whole run holds
 # /tmp/coursenav-install.lock. A caller that already holds it sets
@@ -75,6 +75,7 @@ CATALOG_TOKEN=bench-token
 CATALOG_PID=""
 DEMO_COURSE=course-v1:OpenedX+DemoX+DemoCourse
 DEMO_FIXTURE="$ROOT/../shared/fixtures/openedx-demo-course-olx.tar.gz"
+TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 export PGOPTIONS="-c client_min_messages=warning"
 
 say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
@@ -97,7 +98,16 @@ install() {
         (cd "$ROOT" && install_extension --release) >"$WORK/install.log" 2>&1 ||
             { cat "$WORK/install.log" >&2; return 1; }
     fi
-    say "using $(ls -l --time-style=+%FT%T "$(pg_config --pkglibdir)/coursenav.so" | awk '{print $6, $7}')"
+    local library
+    library="$(pg_config --pkglibdir)/coursenav.so"
+    say "using $(date -r "$library" +%FT%T) $library"
+}
+
+# The fake catalog and the OLX converter the black-box tests use, as programs.
+tools() {
+    say "building the test tools (cargo build --release -p coursenav-tools)"
+    (cd "$ROOT" && cargo build --release -p coursenav-tools) >"$WORK/tools.log" 2>&1 ||
+        { cat "$WORK/tools.log" >&2; return 1; }
 }
 
 start() {
@@ -130,24 +140,24 @@ EOF
     done
 }
 
-# The "Time: 12.345 ms" lines psql prints with \timing, as numbers.
-timings() { awk '$1 == "Time:" { print $2 }'; }
-
-# timed_rebuilds COURSE RUNS: "run ms" lines, one per rebuild of the course's payload.
+# timed_rebuilds COURSE RUNS TABLE: rebuilds the course's payload RUNS times,
+# each timed by coursenav_bench.ms_since (the statement with its commit, as
+# the client sees it), into TABLE's (run, ms).
 timed_rebuilds() {
-    local course="$1" runs="$2" run
+    local course="$1" runs="$2" table="$3" run
     for run in $(seq "$runs"); do
-        printf '\\timing on\nSELECT coursenav.rebuild(course_id, %s, doc) FROM coursenav_bench.payloads WHERE course_id = %s;\n' \
-            "'bench-$run'" "'$course'"
-    done | sql -At | timings | nl -nln -w1
+        printf 'SELECT clock_timestamp() AS began \\gset\n'
+        printf "SELECT coursenav.rebuild(course_id, 'bench-%s', doc) FROM coursenav_bench.payloads WHERE course_id = '%s';\n" \
+            "$run" "$course"
+        printf "INSERT INTO %s (run, ms) VALUES (%s, coursenav_bench.ms_since(:'began'));\n" "$table" "$run"
+    done | sql -At >/dev/null
 }
 
 rebuilds() {
     local size
     for size in "${REBUILD_SIZES[@]}"; do
         say "rebuilding $size blocks, $REBUILD_RUNS times"
-        timed_rebuilds "$(course_key "$size")" "$REBUILD_RUNS" |
-            sql -c "\\copy coursenav_bench.rebuild_runs (run, ms) FROM pstdin"
+        timed_rebuilds "$(course_key "$size")" "$REBUILD_RUNS" coursenav_bench.rebuild_runs
         sql -c "UPDATE coursenav_bench.rebuild_runs SET size = $size WHERE size IS NULL"
     done
 }
@@ -190,17 +200,11 @@ read_run() { # read_run WORKLOAD COURSE SIZE CLIENTS VARIANT ROUND
     tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$prefix.out")"
     [ -n "$tps" ] || { cat "$prefix.out" >&2; return 1; }
     sql -c "INSERT INTO coursenav_bench.read_runs VALUES ('$workload', $size, $clients, '$variant', $round, $tps)"
-    # pgbench logs "client transaction latency_us script end_s end_us" per
-    # transaction. Its latency field reads 0 for some transactions here (its
-    # start clock is cached), so a latency is taken as the time since the
-    # client's previous transaction ended: each client runs back to back.
-    cat "$prefix".[0-9]* | awk -v run="$label" '
-        {
-            ended = $5 * 1000000 + $6
-            latency_us = ($1 in last) ? ended - last[$1] : $3
-            last[$1] = ended
-            printf "%s\t%s\n", run, latency_us / 1000
-        }' | sql -c "\\copy coursenav_bench.latencies (run, latency_ms) FROM pstdin"
+    # pgbench's per-transaction logs (one per thread), turned into latencies
+    # by coursenav_bench.take_pgbench_log (tests/bench/report.sql).
+    cat "$prefix".[0-9]* |
+        sql -c "\\copy coursenav_bench.pgbench_log FROM pstdin WITH (DELIMITER ' ')" \
+            -c "SELECT coursenav_bench.take_pgbench_log('$label')" >/dev/null
 }
 
 # The variants take turns, round after round, so that the machine's drift
@@ -226,21 +230,15 @@ reads() {
 }
 
 # One reader: repeats tests/bench/reader_step.psql until the deadline and
-# turns its output into "phase reader started version latency_ms" rows.
+# keeps what psql printed (coursenav_bench.take_reader_output reads it).
 reader() { # reader PHASE N DEADLINE
     local phase="$1" n="$2" deadline="$3"
     set +o pipefail
     yes -- "$(cat "$BENCH/reader_step.psql")" |
         "${PSQL[@]}" -At -v course="$(course_key "$WRITES_SIZE")" -v deadline="$deadline" \
-            2>"$WORK/$phase-reader-$n.err" |
-        awk -v phase="$phase" -v reader="$n" '
-            $1 == "Time:" { latency = $2 }
-            $1 == "read" {
-                version = ($3 ~ /^[0-9a-f-]+$/) ? $3 : "\\N"   # unset when the read failed or found no tree
-                printf "%s\t%s\t%s\t%s\t%s\n", phase, reader, $2, version, latency
-            }' >"$WORK/$phase-reader-$n.tsv"
+            >"$WORK/$phase-reader-$n.out" 2>"$WORK/$phase-reader-$n.err"
     local status=("${PIPESTATUS[@]}")
-    [ "${status[1]}" -eq 0 ] && [ "${status[2]}" -eq 0 ]
+    [ "${status[1]}" -eq 0 ]
 }
 
 writer() { # writer PHASE DEADLINE
@@ -266,10 +264,10 @@ writes_phase() { # writes_phase PHASE: idle, or writes with a writer beside the 
     for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
     [ "$failed" -eq 0 ] || { say "a reader or the writer failed in phase $phase"; return 1; }
     for n in $(seq "$READERS"); do
-        [ -s "$WORK/$phase-reader-$n.tsv" ] ||
-            { say "reader $n read nothing in phase $phase"; cat "$WORK/$phase-reader-$n.err" >&2; return 1; }
+        sql -c "\\copy coursenav_bench.reader_output (line) FROM '$WORK/$phase-reader-$n.out'" \
+            -c "SELECT coursenav_bench.take_reader_output('$phase', $n)" >/dev/null ||
+            { cat "$WORK/$phase-reader-$n.err" >&2; return 1; }
     done
-    cat "$WORK/$phase"-reader-*.tsv | sql -c "\\copy coursenav_bench.reads FROM pstdin"
     sql -c "INSERT INTO coursenav_bench.client_errors VALUES
             ('$phase', 'readers', $(count_errors "$WORK/$phase"-reader-*.err)),
             ('$phase', 'writer', $(count_errors "$WORK/$phase-writer.err"))"
@@ -291,7 +289,7 @@ catalog_key_format() { echo "course-v1:BenchCatalog+S$1C{i}+2030"; }
 start_catalog() {
     local size="$1" label="$2" tries
     rm -f "$WORK/catalog.port"
-    python3 "$BENCH/fake_catalog.py" --runs "$size" --label "$label" --token "$CATALOG_TOKEN" \
+    "$TOOLS/fake-catalog" --runs "$size" --label "$label" --token "$CATALOG_TOKEN" \
         --key-format "$(catalog_key_format "$size")" --port-file "$WORK/catalog.port" >"$WORK/catalog.log" 2>&1 &
     CATALOG_PID=$!
     for tries in $(seq 600); do
@@ -313,20 +311,18 @@ stop_catalog() {
 # One timed sync, in a session of its own as a scheduled job would run it;
 # fails the run unless every page was read and every overview updated.
 catalog_run() { # catalog_run SIZE RUN
-    local size="$1" run="$2" ms
+    local size="$1" run="$2"
     start_catalog "$size" "run$run"
-    ms="$(sql -At <<EOF | timings
+    sql -At >/dev/null <<EOF
 SET coursenav.catalog_api_url = 'http://127.0.0.1:$(cat "$WORK/catalog.port")';
 SET coursenav.catalog_page_size = $CATALOG_PAGE_SIZE;
-\timing on
+SELECT clock_timestamp() AS began \gset
 INSERT INTO coursenav_bench.catalog_runs (size, run, page_size, status, pages, updated)
 SELECT $size, $run, $CATALOG_PAGE_SIZE, status, pages_fetched, updated FROM coursenav.catalog_sync();
+UPDATE coursenav_bench.catalog_runs SET ms = coursenav_bench.ms_since(:'began') WHERE (size, run) = ($size, $run);
 EOF
-)"
     stop_catalog
-    [ -n "$ms" ] || { say "no timing for the catalog sync of $size runs"; return 1; }
-    sql -c "UPDATE coursenav_bench.catalog_runs SET ms = $ms WHERE (size, run) = ($size, $run)" \
-        -c "SELECT coursenav_bench.check_catalog_run($size, $run)" >/dev/null
+    sql -c "SELECT coursenav_bench.check_catalog_run($size, $run)" >/dev/null
 }
 
 # Peak memory of a fresh backend syncing the largest catalog, once with the
@@ -372,16 +368,12 @@ catalog_syncs() {
 # The Demo Course document from the converter the black-box tests check, or
 # nothing when the fixture is absent (then its rows say "not measured").
 demo_document() {
-    local json="$WORK/demo-course.json"
     if [ ! -f "$DEMO_FIXTURE" ]; then
         say "the Demo Course fixture $DEMO_FIXTURE is absent: not measured"
         return 0
     fi
-    say "converting the Demo Course with tests/blackbox/demo_course.rs"
-    (cd "$ROOT" && COURSENAV_DEMO_COURSE_JSON="$json" cargo test --features blackbox --test blackbox \
-        demo_course::the_demo_course_navigation_has_its_olx_outline -- --exact) >"$WORK/demo-test.log" 2>&1 ||
-        { cat "$WORK/demo-test.log" >&2; return 1; }
-    [ -s "$json" ] || { cat "$WORK/demo-test.log" >&2; say "the Demo Course test wrote no document"; return 1; }
+    say "converting the Demo Course with olx-course-blocks"
+    "$TOOLS/olx-course-blocks" "$DEMO_FIXTURE" >"$WORK/demo-course.json"
 }
 
 # Rebuild and read the Demo Course as the synthetic ones, beside the same peers.
@@ -400,8 +392,7 @@ INSERT INTO coursenav_bench.demo_course SELECT course_id, n_blocks, true FROM co
 EOF
     size="$(sql -At -c "SELECT n_blocks FROM coursenav_bench.demo_course")"
     say "rebuilding the Demo Course ($size blocks), $DEMO_REBUILD_RUNS times"
-    timed_rebuilds "$DEMO_COURSE" "$DEMO_REBUILD_RUNS" |
-        sql -c "\\copy coursenav_bench.demo_rebuild_runs (run, ms) FROM pstdin"
+    timed_rebuilds "$DEMO_COURSE" "$DEMO_REBUILD_RUNS" coursenav_bench.demo_rebuild_runs
     sql -c "SELECT coursenav_bench.load_peers(course_id, doc) FROM coursenav_bench.payloads WHERE course_id = '$DEMO_COURSE'" \
         -c "SELECT coursenav_bench.check_peers('$DEMO_COURSE')" -c "VACUUM ANALYZE" >/dev/null
     reads_of demo "$DEMO_COURSE" "$size" "${DEMO_CLIENTS[@]}"
@@ -473,6 +464,7 @@ main() {
     trap cleanup EXIT
     SECONDS=0
     install
+    tools
     demo_document
     start
     setup

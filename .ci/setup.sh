@@ -7,7 +7,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 packages=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-contrib
-          libclang-dev clang pkg-config sudo ca-certificates python3)
+          libclang-dev clang pkg-config sudo ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

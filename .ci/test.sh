@@ -19,7 +19,7 @@ echo "== lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --features "pg15 pg_test blackbox" -- -D warnings
 
 echo "== unit tests of the core (no PostgreSQL, no pgrx build)"
-cargo test -p coursenav-domain --all-features 2>&1 | tee -a "$results"
+cargo test -p coursenav-domain -p coursenav-tools --all-features 2>&1 | tee -a "$results"
 
 echo "== #[pg_test]s"
 if [ "$(id -u)" -eq 0 ]; then

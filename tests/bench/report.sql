@@ -20,15 +20,36 @@ CREATE TABLE coursenav_bench.read_runs (
 );
 -- Per-transaction latencies, from pgbench's logs.
 CREATE TABLE coursenav_bench.latencies (run text NOT NULL, latency_ms float8 NOT NULL);
+-- One pgbench run's per-transaction logs as pgbench writes them ("client
+-- transaction latency_us script end_s end_us"), loaded with \copy.
+CREATE TABLE coursenav_bench.pgbench_log (
+    client int, transaction bigint, latency_us bigint, script int, end_s bigint, end_us bigint
+);
+
+-- Turns the loaded pgbench log into the run's latencies, and empties it.
+-- pgbench's latency field reads 0 for some transactions here (its start
+-- clock is cached), so a latency is taken as the time since the client's
+-- previous transaction ended: each client runs back to back. A client's
+-- first transaction keeps pgbench's own figure.
+CREATE FUNCTION coursenav_bench.take_pgbench_log(run text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO coursenav_bench.latencies (run, latency_ms)
+    SELECT take_pgbench_log.run,
+           coalesce(ended_us - lag(ended_us) OVER (PARTITION BY client ORDER BY transaction), latency_us)::float8 / 1000
+      FROM (SELECT client, transaction, latency_us, end_s * 1000000 + end_us AS ended_us
+              FROM coursenav_bench.pgbench_log) l;
+    TRUNCATE coursenav_bench.pgbench_log;
+END $$;
 
 CREATE TABLE coursenav_bench.rebuild_runs (size int, run int, ms float8);
 -- Rebuilds of the Open edX Demo Course, kept apart from the synthetic sizes.
 CREATE TABLE coursenav_bench.demo_rebuild_runs (run int, ms float8);
--- Whether tests/blackbox/demo_course.rs could convert the Demo Course here
+-- Whether olx-course-blocks (tests/tools) could convert the Demo Course here
 -- (its fixture lives outside the repository).
 CREATE TABLE coursenav_bench.demo_course (course_id text, n_blocks int, fixture_present boolean NOT NULL);
 
--- Catalog syncs against tests/bench/fake_catalog.py, one row per run.
+-- Catalog syncs against the fake-catalog of tests/tools, one row per run.
 CREATE TABLE coursenav_bench.catalog_runs (
     size int, run int, page_size int, status text, pages int, updated bigint, ms float8,
     PRIMARY KEY (size, run)
@@ -65,6 +86,46 @@ CREATE TABLE coursenav_bench.catalog_memory (
 CREATE TABLE coursenav_bench.reads (
     phase text, reader int, started float8, version uuid, latency_ms float8
 );
+-- One reader's output as psql printed it (tests/bench/reader_step.psql), a
+-- line a row in the order printed: psql's "Time: 12.345 ms" line for each
+-- read, then "read <started> <version>".
+CREATE TABLE coursenav_bench.reader_output (line_no bigint GENERATED ALWAYS AS IDENTITY, line text NOT NULL);
+
+-- Turns the loaded reader output into that reader's reads, and empties it.
+-- Each read takes the latency of the last "Time:" line before it; its
+-- version is unset when the read failed or found no tree. A reader that
+-- read nothing fails the run.
+CREATE FUNCTION coursenav_bench.take_reader_output(phase text, reader int)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    n_reads bigint;
+    untimed bigint;
+BEGIN
+    WITH lines AS (
+        SELECT line_no, regexp_split_to_array(btrim(line), '\s+') AS f FROM coursenav_bench.reader_output
+    ), numbered AS (
+        -- Lines that share a count of "Time:" lines so far follow the same one.
+        SELECT f, count(*) FILTER (WHERE f[1] = 'Time:') OVER (ORDER BY line_no) AS timing FROM lines
+    )
+    INSERT INTO coursenav_bench.reads (phase, reader, started, version, latency_ms)
+    SELECT take_reader_output.phase, take_reader_output.reader, r.f[2]::float8,
+           CASE WHEN r.f[3] ~ '^[0-9a-f-]+$' THEN r.f[3]::uuid END, t.f[2]::float8
+      FROM numbered r LEFT JOIN numbered t ON t.timing = r.timing AND t.f[1] = 'Time:'
+     WHERE r.f[1] = 'read';
+    TRUNCATE coursenav_bench.reader_output;
+    SELECT count(*), count(*) FILTER (WHERE r.latency_ms IS NULL) INTO n_reads, untimed
+      FROM coursenav_bench.reads r WHERE (r.phase, r.reader) = (take_reader_output.phase, take_reader_output.reader);
+    IF n_reads = 0 OR untimed > 0 THEN
+        RAISE EXCEPTION 'reader % in phase %: % reads, % without a time', reader, phase, n_reads, untimed;
+    END IF;
+END $$;
+
+-- Milliseconds since `began` by the server's clock: a statement's time as
+-- its client sees it, commit included, when `began` was taken in the
+-- statement before it and this is called in the statement after it.
+CREATE FUNCTION coursenav_bench.ms_since(began timestamptz) RETURNS float8 LANGUAGE sql VOLATILE AS $$
+    SELECT extract(epoch FROM clock_timestamp() - began)::float8 * 1000
+$$;
 CREATE TABLE coursenav_bench.commits (version uuid, committed_at timestamptz);
 CREATE SEQUENCE coursenav_bench.load_versions;
 CREATE TABLE coursenav_bench.client_errors (phase text, side text, errors int);

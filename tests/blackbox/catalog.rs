@@ -4,7 +4,7 @@
 //! statement_timeout against a slow catalog, and a run by pg_cron.
 
 use crate::cluster::Cluster;
-use crate::fake_catalog::{run, FakeCatalog, Fault, TOKEN};
+use coursenav_tools::fake_catalog::{run, FakeCatalog, Fault, TOKEN};
 use postgres::Client;
 use serde_json::{json, Value};
 use std::net::TcpListener;

@@ -3,7 +3,7 @@
 //! naming the page and the bound, and the backend (and the cluster) lives.
 
 use crate::cluster::Cluster;
-use crate::fake_catalog::{run, FakeCatalog, Fault, TOKEN};
+use coursenav_tools::fake_catalog::{run, FakeCatalog, Fault, TOKEN};
 use postgres::Client;
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 //! schedule view shows that where a DBA looks.
 
 use crate::cluster::Cluster;
-use crate::fake_catalog::{run, FakeCatalog, TOKEN};
+use coursenav_tools::fake_catalog::{run, FakeCatalog, TOKEN};
 use postgres::Client;
 use serde_json::json;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! served by navigation_tree in the sidebar shape.
 
 use crate::cluster::Cluster;
-use crate::olx::course_blocks_from_olx_tar_gz;
+use coursenav_tools::olx::course_blocks_from_olx_tar_gz;
 use serde_json::Value;
 use std::path::Path;
 
@@ -73,15 +73,4 @@ fn the_demo_course_navigation_has_its_olx_outline() {
         .unwrap()
         .get(0);
     assert_eq!(count as usize, blocks["blocks"].as_object().unwrap().len());
-    write_for_benchmark(&blocks);
-}
-
-/// The benchmark (.ci/bench.sh) loads the Demo Course through this converter
-/// rather than a second one: with COURSENAV_DEMO_COURSE_JSON=/path set, the
-/// document checked above is also written there.
-fn write_for_benchmark(blocks: &Value) {
-    if let Some(path) = std::env::var_os("COURSENAV_DEMO_COURSE_JSON") {
-        std::fs::write(&path, blocks.to_string())
-            .unwrap_or_else(|e| panic!("cannot write the Demo Course to {}: {e}", Path::new(&path).display()));
-    }
 }

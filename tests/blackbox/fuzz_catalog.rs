@@ -1,8 +1,8 @@
 //! The fuzzer's catalog family: DRF pages of course runs, one of them
 //! mutated (or its bytes, its gzip encoding, or the walk made endless),
 //! served over real HTTP on 127.0.0.1 by a page server of its own (it
-//! answers with exactly the bytes a case gives, which the fake catalog of
-//! `fake_catalog.rs` does not), then `coursenav.catalog_sync()`.
+//! answers with exactly the bytes a case gives, which the fake catalog,
+//! `coursenav_tools::fake_catalog`, does not), then `coursenav.catalog_sync()`.
 //!
 //! Every run must end with a status (ok, partial, failed, skipped) and a
 //! finished row, and never for want of memory (a bound must hold first);
@@ -12,11 +12,11 @@
 //! change; what is stored is sound (no NUL, http(s) marketing URLs without
 //! credentials and of sane length).
 
-use crate::fake_catalog::TOKEN;
 use crate::fuzz::{check_cluster, fuzz_cluster, judge_refusal, CaseInfo, Died, Failures, Fuzz, Session};
 use crate::fuzz_json::{
     deep, duplicate_a_key, edge_number, long_length, long_string, many, other_type, pick, with_nul, Json,
 };
+use coursenav_tools::fake_catalog::TOKEN;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rand::seq::{IndexedRandom, SliceRandom};

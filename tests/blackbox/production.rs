@@ -421,7 +421,7 @@ fn a_plain_dump_piped_to_psql_restores_every_row_into_a_new_database_and_a_new_c
 
 #[test]
 fn the_token_can_come_from_a_file_only_a_superuser_names_and_never_passes_through_sql() {
-    use crate::fake_catalog::{run, FakeCatalog, TOKEN};
+    use coursenav_tools::fake_catalog::{run, FakeCatalog, TOKEN};
     let cluster = Cluster::start("token-file", &[]);
     make_roles(&cluster);
     let mut owner = cluster.connect();

@@ -1,4 +1,4 @@
-//! Test-only converter from an Open edX OLX export (`.tar.gz`) to the
+//! Converter from an Open edX OLX export (`.tar.gz`) to the
 //! Course Blocks shape that `coursenav.rebuild` accepts:
 //! `{"root": id, "blocks": {id: {"id", "type", "display_name", "children", ...}}}`.
 //!
@@ -15,6 +15,8 @@
 //!   override the XML attributes.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat};
+use coursenav_domain::course_blocks::NAVIGATION_FIELDS;
+use coursenav_domain::keys::is_key_part;
 use flate2::read::GzDecoder;
 use roxmltree::{Document, Node};
 use serde_json::{json, Map, Value};
@@ -39,18 +41,20 @@ const CONTAINERS: [&str; 9] = [
 /// (the course's wiki and textbooks, a conditional's `<show>`).
 const NOT_BLOCKS: [&str; 3] = ["wiki", "textbook", "show"];
 
-/// The navigation fields copied into each block when the OLX or the policy sets them.
-const FIELDS: [&str; 7] =
-    ["display_name", "graded", "format", "start", "due", "visible_to_staff_only", "hide_from_toc"];
+/// The navigation fields copied into each block when the OLX or the policy
+/// sets them: the ones coursenav reads, but for those the reader makes itself.
+fn copied_fields() -> impl Iterator<Item = &'static str> {
+    NAVIGATION_FIELDS.into_iter().filter(|field| !matches!(*field, "id" | "type" | "children"))
+}
 
 /// Reads an OLX course export and returns its Course Blocks document.
-pub(crate) fn course_blocks_from_olx_tar_gz(path: &Path) -> Result<serde_json::Value, String> {
+pub fn course_blocks_from_olx_tar_gz(path: &Path) -> Result<serde_json::Value, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     course_blocks_from_olx_archive(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The same from any gzip-compressed tar stream, so tests can feed archives built in memory.
-fn course_blocks_from_olx_archive(reader: impl Read) -> Result<Value, String> {
+pub fn course_blocks_from_olx_archive(reader: impl Read) -> Result<Value, String> {
     let files = course_files(reader)?;
     let course_xml = files.get("course.xml").ok_or("no course.xml in the archive")?;
     let doc = Document::parse(course_xml).map_err(|e| format!("course.xml: {e}"))?;
@@ -189,7 +193,7 @@ impl Builder<'_> {
     /// the block laid over them.
     fn fields(&self, node: Node<'_, '_>, olx_name: &str, id: &str) -> Result<Map<String, Value>, String> {
         let mut raw = Map::new();
-        for field in FIELDS {
+        for field in copied_fields() {
             if let Some(value) = node.attribute(field) {
                 raw.insert(field.to_string(), Value::String(value.to_string()));
             }
@@ -198,7 +202,7 @@ impl Builder<'_> {
         match self.policy.get(&key) {
             None => {}
             Some(Value::Object(overrides)) => {
-                for field in FIELDS {
+                for field in copied_fields() {
                     if let Some(value) = overrides.get(field) {
                         raw.insert(field.to_string(), value.clone());
                     }
@@ -234,9 +238,9 @@ fn inline_name(parent: &str, tag: &str, index: usize) -> String {
         .collect()
 }
 
-/// url_names end up in block ids, which allow only these characters.
+/// url_names end up in block ids: each must be a key part coursenav takes.
 fn check_name(name: &str) -> Result<(), String> {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-~.:%".contains(c)) {
+    if is_key_part(name) {
         Ok(())
     } else {
         Err(format!("url_name \"{name}\" cannot be part of a block id"))
@@ -291,7 +295,8 @@ mod tests {
 
     /// The Demo Course fixture, or None (after a loud note) in a clone without `shared/`.
     fn demo_course() -> Option<Value> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/openedx-demo-course-olx.tar.gz");
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/openedx-demo-course-olx.tar.gz");
         if !path.exists() {
             eprintln!("SKIPPED: Demo Course OLX fixture {} not found", path.display());
             return None;

@@ -1,20 +1,22 @@
-//! A fake course-discovery catalog for the black-box tests: real HTTP on
-//! 127.0.0.1 (tiny_http), DRF pages of course runs, and every way a catalog
-//! can fail, one page at a time. Each request is served on its own thread,
-//! so a stalled page never holds up the next test step.
+//! A fake course-discovery catalog: real HTTP on 127.0.0.1 (tiny_http), DRF
+//! pages of course runs, and every way a catalog can fail, one page at a
+//! time. Each request is served on its own thread, so a stalled page never
+//! holds up the next test step. The black-box tests list their runs; the
+//! benchmark's `fake-catalog` has them generated from their index.
 
 use serde_json::{json, Value};
 use std::io::Read;
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 use tiny_http::{Header, Response, Server};
 
-pub(crate) const TOKEN: &str = "fake-jwt-b1e2c3d4-secret";
+pub const TOKEN: &str = "fake-jwt-b1e2c3d4-secret";
 
 /// How one page goes wrong.
 #[derive(Clone, Debug)]
-pub(crate) enum Fault {
+pub enum Fault {
     Status(u16),
     /// No answer at all for this long.
     StallBeforeHeaders(Duration),
@@ -42,9 +44,58 @@ pub(crate) enum Fault {
     WideArray(usize),
 }
 
-#[derive(Default)]
+/// The course runs a catalog lists: given one by one (the black-box tests),
+/// or made on the fly from their index, so a catalog of a hundred thousand
+/// runs costs no memory and a page costs only its own runs (the benchmark).
+#[derive(Clone, Debug)]
+pub enum Runs {
+    Listed(Vec<Value>),
+    /// `count` runs of [`generated_run`].
+    Generated {
+        count: usize,
+        key_format: String,
+        label: String,
+    },
+}
+
+impl Runs {
+    fn len(&self) -> usize {
+        match self {
+            Runs::Listed(runs) => runs.len(),
+            Runs::Generated { count, .. } => *count,
+        }
+    }
+
+    /// Up to `size` runs from index `start` on.
+    fn page(&self, start: usize, size: usize) -> Vec<Value> {
+        let end = self.len().min(start.saturating_add(size));
+        match self {
+            Runs::Listed(runs) => runs.get(start..end).unwrap_or_default().to_vec(),
+            Runs::Generated { key_format, label, .. } => {
+                (start..end).map(|i| generated_run(i, key_format, label)).collect()
+            }
+        }
+    }
+}
+
+/// Run `i` of a generated catalog: its key is `key_format` with `{i}` replaced
+/// by `i`, so a caller can make the matching overviews with generate_series;
+/// `label` goes into the marketing URL, so a catalog with another label
+/// changes every overview a sync updates.
+pub fn generated_run(i: usize, key_format: &str, label: &str) -> Value {
+    json!({"key": key_format.replace("{i}", &i.to_string()), "title": format!("Benchmark course {i}"),
+           "status": "published", "start": "2030-01-01T00:00:00Z", "end": null,
+           "marketing_url": format!("https://www.example.org/course/c{i}-{label}"),
+           "eligible_for_financial_aid": !i.is_multiple_of(3), "content_language": "en-us"})
+}
+
+/// The largest page the catalog serves, whatever page_size asks for (DRF's
+/// max_page_size on the course-discovery service).
+pub const MAX_PAGE_SIZE: usize = 1000;
+
 struct State {
-    runs: Vec<Value>,
+    runs: Arc<Runs>,
+    token: String,
     faults: Vec<(usize, Fault)>,
     delay: Option<Duration>,
     requests: Vec<(String, Option<String>)>,
@@ -54,23 +105,42 @@ struct State {
     endless: Option<usize>,
 }
 
-pub(crate) struct FakeCatalog {
+pub struct FakeCatalog {
     pub port: u16,
     server: Arc<Server>,
     state: Arc<Mutex<State>>,
 }
 
 /// A course run as the catalog lists it.
-pub(crate) fn run(key: &str, marketing_url: Value, aid: bool, language: &str) -> Value {
+pub fn run(key: &str, marketing_url: Value, aid: bool, language: &str) -> Value {
     json!({"key": key, "title": key, "status": "published", "start": "2030-01-01T00:00:00Z",
            "marketing_url": marketing_url, "eligible_for_financial_aid": aid, "content_language": language})
 }
 
 impl FakeCatalog {
-    pub(crate) fn start(runs: Vec<Value>) -> FakeCatalog {
-        let server = Arc::new(Server::http("127.0.0.1:0").expect("bind the fake catalog"));
-        let port = server.server_addr().to_ip().unwrap().port();
-        let state = Arc::new(Mutex::new(State { runs, ..State::default() }));
+    /// A catalog of `runs` on a free port, taking the bearer token [`TOKEN`].
+    pub fn start(runs: Vec<Value>) -> FakeCatalog {
+        FakeCatalog::serve(0, TOKEN, Runs::Listed(runs)).expect("bind the fake catalog")
+    }
+
+    /// A catalog of `runs` on 127.0.0.1:`port` (0: a free port), taking the
+    /// bearer token `token`. It serves until dropped.
+    pub fn serve(port: u16, token: &str, runs: Runs) -> Result<FakeCatalog, String> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
+        // A response goes out as two writes, head then body; with Nagle on,
+        // the body waits for the client's delayed ACK (40 ms a page), and a
+        // benchmark would time that. Accepted sockets inherit the option.
+        socket2::SockRef::from(&listener).set_tcp_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+        let server = Arc::new(Server::from_listener(listener, None).map_err(|e| e.to_string())?);
+        let port = server.server_addr().to_ip().ok_or("not an IP address")?.port();
+        let state = Arc::new(Mutex::new(State {
+            runs: Arc::new(runs),
+            token: token.to_string(),
+            faults: Vec::new(),
+            delay: None,
+            requests: Vec::new(),
+            endless: None,
+        }));
         let (server2, state2) = (server.clone(), state.clone());
         thread::spawn(move || {
             for request in server2.incoming_requests() {
@@ -78,39 +148,39 @@ impl FakeCatalog {
                 thread::spawn(move || serve(port, &state, request));
             }
         });
-        FakeCatalog { port, server, state }
+        Ok(FakeCatalog { port, server, state })
     }
 
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub(crate) fn set_runs(&self, runs: Vec<Value>) {
-        self.state.lock().unwrap().runs = runs;
+    pub fn set_runs(&self, runs: Vec<Value>) {
+        self.state.lock().unwrap().runs = Arc::new(Runs::Listed(runs));
     }
 
     /// Makes page `page` (from 1) fail with `fault`, for every later request.
-    pub(crate) fn fail_page(&self, page: usize, fault: Fault) {
+    pub fn fail_page(&self, page: usize, fault: Fault) {
         self.state.lock().unwrap().faults = vec![(page, fault)];
     }
 
-    pub(crate) fn heal(&self) {
+    pub fn heal(&self) {
         self.state.lock().unwrap().faults.clear();
     }
 
     /// Answers every page only after `delay`.
-    pub(crate) fn slow_down(&self, delay: Duration) {
+    pub fn slow_down(&self, delay: Duration) {
         self.state.lock().unwrap().delay = Some(delay);
     }
 
     /// From now on every page is full and leads to another, with no count;
     /// every run's key is padded with `key_padding` bytes.
-    pub(crate) fn make_endless(&self, key_padding: usize) {
+    pub fn make_endless(&self, key_padding: usize) {
         self.state.lock().unwrap().endless = Some(key_padding);
     }
 
     /// Every request so far: its URL and Authorization header.
-    pub(crate) fn requests(&self) -> Vec<(String, Option<String>)> {
+    pub fn requests(&self) -> Vec<(String, Option<String>)> {
         self.state.lock().unwrap().requests.clone()
     }
 }
@@ -142,17 +212,17 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
         request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.as_str().to_string());
     let pairs = query(&url);
     let page = param(&pairs, "page").unwrap_or(1);
-    let size = param(&pairs, "page_size").unwrap_or(20);
-    let (runs, fault, delay, endless) = {
+    let size = param(&pairs, "page_size").unwrap_or(20).min(MAX_PAGE_SIZE);
+    let (runs, token, fault, delay, endless) = {
         let mut s = state.lock().unwrap();
         s.requests.push((url.clone(), authorization.clone()));
         let fault = s.faults.iter().find(|(p, _)| *p == page).map(|(_, f)| f.clone());
-        (s.runs.clone(), fault, s.delay, s.endless)
+        (s.runs.clone(), s.token.clone(), fault, s.delay, s.endless)
     };
     if let Some(delay) = delay {
         thread::sleep(delay);
     }
-    if authorization.as_deref() != Some(&format!("Bearer {TOKEN}")) {
+    if authorization.as_deref() != Some(&format!("Bearer {token}")) {
         let _ = request
             .respond(json_response(401, br#"{"detail": "Authentication credentials were not provided."}"#.to_vec()));
         return;
@@ -161,11 +231,12 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
         let _ = request.respond(json_response(404, b"{}".to_vec()));
         return;
     }
-    let start = (page - 1) * size;
-    let mut results: Vec<Value> = runs.iter().skip(start).take(size).cloned().collect();
+    let start = page.saturating_sub(1).saturating_mul(size);
+    let mut results = runs.page(start, size);
     let next_page =
         |p: usize| format!("http://127.0.0.1:{port}/api/v1/course_runs/?exclude_utm=1&page={p}&page_size={size}");
     let mut next = if start + size < runs.len() { json!(next_page(page + 1)) } else { Value::Null };
+    let previous = if page > 1 { json!(next_page(page - 1)) } else { Value::Null };
     match &fault {
         Some(Fault::LoopBack) => {
             next = json!(format!("http://127.0.0.1:{port}/api/v1/course_runs/?page_size={size}&exclude_utm=1"))
@@ -193,7 +264,8 @@ fn serve(port: u16, state: &Mutex<State>, request: tiny_http::Request) {
         next = json!(next_page(page + 1));
         count = Value::Null;
     }
-    let mut body = json!({"count": count, "next": next, "previous": null, "results": results}).to_string().into_bytes();
+    let mut body =
+        json!({"count": count, "next": next, "previous": previous, "results": results}).to_string().into_bytes();
     if let Some(Fault::WideArray(bytes)) = &fault {
         // Spliced in as text: built as a Value here it would take this
         // process the very memory the test is about.
