@@ -188,9 +188,14 @@ const N: usize = 9;
 /// run is failed, then partial, its error names the page and says
 /// `needle`, the pages before the failing one are applied and the rest
 /// keep their last good values; then a good run brings all back to "v1".
-fn each_fault_fails_its_page_and_keeps_what_was_synced(name: &str, faults: Vec<(Fault, &str)>) {
+/// `read_timeout` is the session's coursenav.catalog_read_timeout: short
+/// where a stall is the fault, generous elsewhere, because the fake catalog
+/// (a debug build) takes over a second to write an 8 MB page on a loaded
+/// 2-core machine, and that is not the fault being tested.
+fn each_fault_fails_its_page_and_keeps_what_was_synced(name: &str, read_timeout: &str, faults: Vec<(Fault, &str)>) {
     let (cluster, mut setup, catalog) = cluster_and_catalog(name, N);
     let mut session = sync_session(&cluster, &catalog.url(), 3);
+    session.batch_execute(&format!("SET coursenav.catalog_read_timeout = '{read_timeout}'")).unwrap();
     assert_eq!(sync(&mut session).status, "ok");
     let synced = labelled(N, |_| "v1");
     let cases = faults.len() as i64;
@@ -231,6 +236,7 @@ fn each_fault_fails_its_page_and_keeps_what_was_synced(name: &str, faults: Vec<(
 fn an_http_error_from_the_catalog_is_recorded_and_nothing_synced_is_lost() {
     each_fault_fails_its_page_and_keeps_what_was_synced(
         "catalog-http-errors",
+        "5s",
         vec![(Fault::Status(500), "HTTP 500"), (Fault::Status(503), "HTTP 503"), (Fault::Status(404), "HTTP 404")],
     );
 }
@@ -240,6 +246,7 @@ fn a_catalog_that_stalls_is_cut_off_by_the_read_timeout_and_nothing_synced_is_lo
     let stall = Duration::from_secs(3);
     each_fault_fails_its_page_and_keeps_what_was_synced(
         "catalog-stalls",
+        "1s",
         vec![
             (Fault::StallBeforeHeaders(stall), "coursenav.catalog_read_timeout"),
             (Fault::StallInBody(stall), "coursenav.catalog_read_timeout"),
@@ -251,6 +258,7 @@ fn a_catalog_that_stalls_is_cut_off_by_the_read_timeout_and_nothing_synced_is_lo
 fn a_page_that_is_not_a_course_run_page_is_refused_whole_and_nothing_synced_is_lost() {
     each_fault_fails_its_page_and_keeps_what_was_synced(
         "catalog-bad-pages",
+        "5s",
         vec![
             (Fault::NotAPage, "not a course-run page"),
             (Fault::TooManyResults, "more than the page size of 3"),
@@ -263,7 +271,7 @@ fn a_page_that_is_not_a_course_run_page_is_refused_whole_and_nothing_synced_is_l
 
 #[test]
 fn a_redirect_is_not_followed_and_nothing_synced_is_lost() {
-    each_fault_fails_its_page_and_keeps_what_was_synced("catalog-redirect", vec![(Fault::Redirect, "HTTP 301")]);
+    each_fault_fails_its_page_and_keeps_what_was_synced("catalog-redirect", "5s", vec![(Fault::Redirect, "HTTP 301")]);
 }
 
 #[test]
