@@ -10,9 +10,9 @@
 #   --install / --no-install     override whether the extension is installed first
 #
 # Targets are printed as met / NOT MET and never fail the run; any step that
-# errors does. The generator and the peers are in tests/bench/. The fake
-# catalog and the Demo Course's converter are the test tools' binaries
-# (tests/tools: fake-catalog, olx-course-blocks), built once in release (honouring
+# errors does. The generator and the peers are in tests/bench/. The clusters,
+# the fake catalog and the Demo Course's converter are the test tools' binaries
+# (tests/tools: pg-cluster, fake-catalog, olx-course-blocks), built once in release (honouring
 # CARGO_TARGET_DIR); without ../shared/fixtures the Demo Course rows say "not measured".
 #
 # Installing replaces files other checkouts use, so the whole run holds
@@ -75,15 +75,15 @@ CATALOG_TOKEN=bench-token
 CATALOG_PID=""
 DEMO_COURSE=course-v1:OpenedX+DemoX+DemoCourse
 DEMO_FIXTURE="$ROOT/../shared/fixtures/openedx-demo-course-olx.tar.gz"
-TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 export PGOPTIONS="-c client_min_messages=warning"
 
 say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
 
 cleanup() {
     stop_catalog
-    stop_cluster "$STANDBY"
-    stop_cluster "$CLUSTER"
+    # Before tools there is no pg-cluster yet, and no cluster either.
+    pg_cluster stop "$STANDBY" || true
+    pg_cluster stop "$CLUSTER" || true
     rm -rf "$WORK"
 }
 
@@ -103,19 +103,18 @@ install() {
     say "using $(date -r "$library" +%FT%T) $library"
 }
 
-# The fake catalog and the OLX converter the black-box tests use, as programs.
+# The cluster harness, the fake catalog and the OLX converter the black-box tests use, as programs.
 tools() {
     say "building the test tools (cargo build --release -p coursenav-tools)"
-    (cd "$ROOT" && cargo build --release -p coursenav-tools) >"$WORK/tools.log" 2>&1 ||
-        { cat "$WORK/tools.log" >&2; return 1; }
+    build_tools
 }
 
+# A fresh cluster (pg-cluster stops and removes one an interrupted run left).
 start() {
-    stop_cluster "$CLUSTER"
     # jit off: JIT compiling would only slow the peers' aggregate queries.
     # Large WAL: no checkpoint in the middle of a timed rebuild.
     # track_commit_timestamp: the standby step times each bump from its commit.
-    start_cluster "$CLUSTER" "$PORT" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
+    pg_cluster start "$CLUSTER" "$PORT" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
         "checkpoint_timeout = '30min'" "jit = off" "track_commit_timestamp = on"
     sql -c "CREATE EXTENSION coursenav" -f "$BENCH/generate_course.sql" -f "$BENCH/peers.sql" \
         -f "$BENCH/report.sql" >/dev/null
@@ -405,18 +404,7 @@ EOF
 standby() {
     local course="course-v1:BenchSmall+S1+2025" size="${READ_SIZES[0]}" poller i clients node host port tps
     say "starting a hot standby on port $STANDBY_PORT (pg_basebackup)"
-    stop_cluster "$STANDBY"
-    mkdir -p "$STANDBY"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$STANDBY"; fi
-    as_cluster_owner pg_basebackup -h "$CLUSTER" -p "$PORT" -U postgres -D "$STANDBY/data" -R -X stream -c fast
-    {
-        echo "port = $STANDBY_PORT"
-        echo "unix_socket_directories = '$STANDBY'"
-        echo "listen_addresses = ''"
-        echo "hot_standby = on"
-        echo "hot_standby_feedback = on"
-    } | as_cluster_owner tee -a "$STANDBY/data/postgresql.conf" >/dev/null
-    as_cluster_owner pg_ctl -D "$STANDBY/data" -l "$STANDBY/server.log" -w start >/dev/null
+    pg_cluster standby "$CLUSTER" "$STANDBY" "$STANDBY_PORT" "listen_addresses = ''" "hot_standby_feedback = on"
 
     say "bumping $course $STANDBY_BUMPS times, watched from the standby"
     # The poller: a fresh snapshot per look; it reports each version the
