@@ -190,17 +190,19 @@ load_peers() {
 }
 
 read_run() { # read_run WORKLOAD COURSE SIZE CLIENTS VARIANT ROUND
-    local workload="$1" course="$2" size="$3" clients="$4" variant="$5" round="$6" label prefix tps
+    local workload="$1" course="$2" size="$3" clients="$4" variant="$5" round="$6" label prefix
     label="read/$workload/$clients/$variant"
     prefix="$WORK/pgbench-${label//\//-}-$round"
     pgbench -n -M prepared -h "$CLUSTER" -p "$PORT" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
         -T "$READ_SECONDS" -D course="$course" -f "$BENCH/pgbench/$variant.sql" \
         -l --log-prefix="$prefix" postgres >"$prefix.out" 2>&1 || { cat "$prefix.out" >&2; return 1; }
-    tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$prefix.out")"
-    [ -n "$tps" ] || { cat "$prefix.out" >&2; return 1; }
-    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ('$workload', $size, $clients, '$variant', $round, $tps)"
-    # pgbench's per-transaction logs (one per thread), turned into latencies
-    # by coursenav_bench.take_pgbench_log (tests/bench/report.sql).
+    # pgbench's report, its TPS read by coursenav_bench.take_pgbench_tps, and
+    # its per-transaction logs (one per thread), turned into latencies by
+    # coursenav_bench.take_pgbench_log (tests/bench/report.sql).
+    sql -c "\\copy coursenav_bench.pgbench_output (line) FROM '$prefix.out'" \
+        -c "INSERT INTO coursenav_bench.read_runs
+            VALUES ('$workload', $size, $clients, '$variant', $round, coursenav_bench.take_pgbench_tps())" ||
+        { cat "$prefix.out" >&2; return 1; }
     cat "$prefix".[0-9]* |
         sql -c "\\copy coursenav_bench.pgbench_log FROM pstdin WITH (DELIMITER ' ')" \
             -c "SELECT coursenav_bench.take_pgbench_log('$label')" >/dev/null
@@ -402,7 +404,7 @@ EOF
 # a small course while the primary bumps it STANDBY_BUMPS times, and
 # pgbench reads the smallest read size's course on both nodes.
 standby() {
-    local course="course-v1:BenchSmall+S1+2025" size="${READ_SIZES[0]}" poller i clients node host port tps
+    local course="course-v1:BenchSmall+S1+2025" size="${READ_SIZES[0]}" poller i clients node host port out
     say "starting a hot standby on port $STANDBY_PORT (pg_basebackup)"
     pg_cluster standby "$CLUSTER" "$STANDBY" "$STANDBY_PORT" "listen_addresses = ''" "hot_standby_feedback = on"
 
@@ -418,17 +420,20 @@ standby() {
             "$i" "$course"
     done | sql -At >/dev/null
     wait "$poller" || { cat "$WORK/standby-poll.err" >&2; return 1; }
-    sed -n 's/^.*NOTICE:  seen //p' "$WORK/standby-poll.err" | sql -c "\\copy coursenav_bench.standby_seen FROM pstdin"
+    sql -c "\\copy coursenav_bench.standby_poller_output (line) FROM '$WORK/standby-poll.err'" \
+        -c "SELECT coursenav_bench.take_standby_poller_output()" >/dev/null
 
     for clients in "${STANDBY_CLIENTS[@]}"; do
         for node in primary standby; do
             if [ "$node" = primary ]; then host="$CLUSTER" port="$PORT"; else host="$STANDBY" port="$STANDBY_PORT"; fi
             say "reading $size blocks on the $node with $clients clients"
-            tps="$(pgbench -n -M prepared -h "$host" -p "$port" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
-                -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/coursenav.sql" postgres 2>&1 |
-                sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')"
-            [ -n "$tps" ] || { say "pgbench on the $node failed"; return 1; }
-            sql -c "INSERT INTO coursenav_bench.standby_reads VALUES ('$node', $clients, $tps)"
+            out="$WORK/standby-pgbench-$node-$clients.out"
+            pgbench -n -M prepared -h "$host" -p "$port" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
+                -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/coursenav.sql" postgres \
+                >"$out" 2>&1 || { say "pgbench on the $node failed"; cat "$out" >&2; return 1; }
+            sql -c "\\copy coursenav_bench.pgbench_output (line) FROM '$out'" \
+                -c "INSERT INTO coursenav_bench.standby_reads VALUES ('$node', $clients, coursenav_bench.take_pgbench_tps())" ||
+                { cat "$out" >&2; return 1; }
         done
     done
 }
