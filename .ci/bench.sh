@@ -10,9 +10,9 @@
 #   --install / --no-install     override whether the extension is installed first
 #
 # Targets are printed as met / NOT MET and never fail the run; any step that
-# errors does. The generator and the peers are in tests/bench/. The fake
-# catalog and the Demo Course's converter are the test tools' binaries
-# (tests/tools: fake-catalog, olx-course-blocks), built once in release (honouring
+# errors does. The generator and the peers are in tests/bench/. The clusters,
+# the fake catalog and the Demo Course's converter are the test tools' binaries
+# (tests/tools: pg-cluster, fake-catalog, olx-course-blocks), built once in release (honouring
 # CARGO_TARGET_DIR); without ../shared/fixtures the Demo Course rows say "not measured".
 #
 # Installing replaces files other checkouts use, so the whole run holds
@@ -75,15 +75,15 @@ CATALOG_TOKEN=bench-token
 CATALOG_PID=""
 DEMO_COURSE=course-v1:OpenedX+DemoX+DemoCourse
 DEMO_FIXTURE="$ROOT/../shared/fixtures/openedx-demo-course-olx.tar.gz"
-TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 export PGOPTIONS="-c client_min_messages=warning"
 
 say() { echo "bench [$(date -u +%T), ${SECONDS}s]: $*" >&2; }
 
 cleanup() {
     stop_catalog
-    stop_cluster "$STANDBY"
-    stop_cluster "$CLUSTER"
+    # Before tools there is no pg-cluster yet, and no cluster either.
+    pg_cluster stop "$STANDBY" || true
+    pg_cluster stop "$CLUSTER" || true
     rm -rf "$WORK"
 }
 
@@ -103,19 +103,18 @@ install() {
     say "using $(date -r "$library" +%FT%T) $library"
 }
 
-# The fake catalog and the OLX converter the black-box tests use, as programs.
+# The cluster harness, the fake catalog and the OLX converter the black-box tests use, as programs.
 tools() {
     say "building the test tools (cargo build --release -p coursenav-tools)"
-    (cd "$ROOT" && cargo build --release -p coursenav-tools) >"$WORK/tools.log" 2>&1 ||
-        { cat "$WORK/tools.log" >&2; return 1; }
+    build_tools
 }
 
+# A fresh cluster (pg-cluster stops and removes one an interrupted run left).
 start() {
-    stop_cluster "$CLUSTER"
     # jit off: JIT compiling would only slow the peers' aggregate queries.
     # Large WAL: no checkpoint in the middle of a timed rebuild.
     # track_commit_timestamp: the standby step times each bump from its commit.
-    start_cluster "$CLUSTER" "$PORT" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
+    pg_cluster start "$CLUSTER" "$PORT" "shared_buffers = '512MB'" "max_wal_size = '8GB'" \
         "checkpoint_timeout = '30min'" "jit = off" "track_commit_timestamp = on"
     sql -c "CREATE EXTENSION coursenav" -f "$BENCH/generate_course.sql" -f "$BENCH/peers.sql" \
         -f "$BENCH/report.sql" >/dev/null
@@ -191,17 +190,19 @@ load_peers() {
 }
 
 read_run() { # read_run WORKLOAD COURSE SIZE CLIENTS VARIANT ROUND
-    local workload="$1" course="$2" size="$3" clients="$4" variant="$5" round="$6" label prefix tps
+    local workload="$1" course="$2" size="$3" clients="$4" variant="$5" round="$6" label prefix
     label="read/$workload/$clients/$variant"
     prefix="$WORK/pgbench-${label//\//-}-$round"
     pgbench -n -M prepared -h "$CLUSTER" -p "$PORT" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
         -T "$READ_SECONDS" -D course="$course" -f "$BENCH/pgbench/$variant.sql" \
         -l --log-prefix="$prefix" postgres >"$prefix.out" 2>&1 || { cat "$prefix.out" >&2; return 1; }
-    tps="$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$prefix.out")"
-    [ -n "$tps" ] || { cat "$prefix.out" >&2; return 1; }
-    sql -c "INSERT INTO coursenav_bench.read_runs VALUES ('$workload', $size, $clients, '$variant', $round, $tps)"
-    # pgbench's per-transaction logs (one per thread), turned into latencies
-    # by coursenav_bench.take_pgbench_log (tests/bench/report.sql).
+    # pgbench's report, its TPS read by coursenav_bench.take_pgbench_tps, and
+    # its per-transaction logs (one per thread), turned into latencies by
+    # coursenav_bench.take_pgbench_log (tests/bench/report.sql).
+    sql -c "\\copy coursenav_bench.pgbench_output (line) FROM '$prefix.out'" \
+        -c "INSERT INTO coursenav_bench.read_runs
+            VALUES ('$workload', $size, $clients, '$variant', $round, coursenav_bench.take_pgbench_tps())" ||
+        { cat "$prefix.out" >&2; return 1; }
     cat "$prefix".[0-9]* |
         sql -c "\\copy coursenav_bench.pgbench_log FROM pstdin WITH (DELIMITER ' ')" \
             -c "SELECT coursenav_bench.take_pgbench_log('$label')" >/dev/null
@@ -403,20 +404,9 @@ EOF
 # a small course while the primary bumps it STANDBY_BUMPS times, and
 # pgbench reads the smallest read size's course on both nodes.
 standby() {
-    local course="course-v1:BenchSmall+S1+2025" size="${READ_SIZES[0]}" poller i clients node host port tps
+    local course="course-v1:BenchSmall+S1+2025" size="${READ_SIZES[0]}" poller i clients node host port out
     say "starting a hot standby on port $STANDBY_PORT (pg_basebackup)"
-    stop_cluster "$STANDBY"
-    mkdir -p "$STANDBY"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$STANDBY"; fi
-    as_cluster_owner pg_basebackup -h "$CLUSTER" -p "$PORT" -U postgres -D "$STANDBY/data" -R -X stream -c fast
-    {
-        echo "port = $STANDBY_PORT"
-        echo "unix_socket_directories = '$STANDBY'"
-        echo "listen_addresses = ''"
-        echo "hot_standby = on"
-        echo "hot_standby_feedback = on"
-    } | as_cluster_owner tee -a "$STANDBY/data/postgresql.conf" >/dev/null
-    as_cluster_owner pg_ctl -D "$STANDBY/data" -l "$STANDBY/server.log" -w start >/dev/null
+    pg_cluster standby "$CLUSTER" "$STANDBY" "$STANDBY_PORT" "listen_addresses = ''" "hot_standby_feedback = on"
 
     say "bumping $course $STANDBY_BUMPS times, watched from the standby"
     # The poller: a fresh snapshot per look; it reports each version the
@@ -430,17 +420,20 @@ standby() {
             "$i" "$course"
     done | sql -At >/dev/null
     wait "$poller" || { cat "$WORK/standby-poll.err" >&2; return 1; }
-    sed -n 's/^.*NOTICE:  seen //p' "$WORK/standby-poll.err" | sql -c "\\copy coursenav_bench.standby_seen FROM pstdin"
+    sql -c "\\copy coursenav_bench.standby_poller_output (line) FROM '$WORK/standby-poll.err'" \
+        -c "SELECT coursenav_bench.take_standby_poller_output()" >/dev/null
 
     for clients in "${STANDBY_CLIENTS[@]}"; do
         for node in primary standby; do
             if [ "$node" = primary ]; then host="$CLUSTER" port="$PORT"; else host="$STANDBY" port="$STANDBY_PORT"; fi
             say "reading $size blocks on the $node with $clients clients"
-            tps="$(pgbench -n -M prepared -h "$host" -p "$port" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
-                -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/coursenav.sql" postgres 2>&1 |
-                sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p')"
-            [ -n "$tps" ] || { say "pgbench on the $node failed"; return 1; }
-            sql -c "INSERT INTO coursenav_bench.standby_reads VALUES ('$node', $clients, $tps)"
+            out="$WORK/standby-pgbench-$node-$clients.out"
+            pgbench -n -M prepared -h "$host" -p "$port" -U postgres -c "$clients" -j "$((clients < 2 ? clients : 2))" \
+                -T "$READ_SECONDS" -D course="$(course_key "$size")" -f "$BENCH/pgbench/coursenav.sql" postgres \
+                >"$out" 2>&1 || { say "pgbench on the $node failed"; cat "$out" >&2; return 1; }
+            sql -c "\\copy coursenav_bench.pgbench_output (line) FROM '$out'" \
+                -c "INSERT INTO coursenav_bench.standby_reads VALUES ('$node', $clients, coursenav_bench.take_pgbench_tps())" ||
+                { cat "$out" >&2; return 1; }
         done
     done
 }

@@ -9,15 +9,15 @@ bash "$ROOT/.ci/setup.sh"
 cd "$ROOT"
 
 install_extension --release
+build_tools
 
 DEMO_DIR=/tmp/coursenav-demo
 DEMO_PORT=54329
-stop_cluster "$DEMO_DIR"          # a cluster left by an interrupted run
-trap 'stop_cluster "$DEMO_DIR"' EXIT
-start_cluster "$DEMO_DIR" "$DEMO_PORT"
+trap 'pg_cluster stop "$DEMO_DIR"' EXIT
+pg_cluster start "$DEMO_DIR" "$DEMO_PORT"    # stops and removes a cluster left by an interrupted run
 
 psql_demo() {
-    as_cluster_owner psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DEMO_PORT" -U postgres -d postgres "$@"
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DEMO_PORT" -U postgres -d postgres "$@"
 }
 
 psql_demo -c "CREATE EXTENSION coursenav" -f "$ROOT/tests/bench/generate_course.sql"

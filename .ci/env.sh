@@ -8,11 +8,6 @@ export PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PG_BIN=/usr/lib/postgresql/15/bin
 export PATH="$PG_BIN:$HOME/.cargo/bin:$PATH"
 
-# initdb refuses to run as root: as root, clusters belong to postgres.
-as_cluster_owner() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
 # Installing the extension replaces files that running clusters load, so
 # scripts that install or start clusters run one at a time per machine: the
 # calling script runs again under the lock. `flock -o` keeps the lock's file
@@ -43,25 +38,24 @@ install_extension() {
     done
 }
 
-# start_cluster DIR PORT [postgresql.conf lines...]: a throwaway cluster on
-# 127.0.0.1, trust authentication, sockets inside DIR.
-start_cluster() {
-    local dir="$1" port="$2"
-    shift 2
-    mkdir -p "$dir"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
-    as_cluster_owner initdb -D "$dir/data" -U postgres -A trust --no-sync >/dev/null
-    {
-        echo "port = $port"
-        echo "listen_addresses = '127.0.0.1'"
-        echo "unix_socket_directories = '$dir'"
-        for line in "$@"; do echo "$line"; done
-    } | as_cluster_owner tee -a "$dir/data/postgresql.conf" >/dev/null
-    as_cluster_owner pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+# The test tools' binaries (tests/tools), built in release, honouring CARGO_TARGET_DIR.
+TOOLS="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+
+# Builds them (pg-cluster, fake-catalog, olx-course-blocks); prints cargo's
+# output only when the build fails.
+build_tools() {
+    local log status=0
+    log="$(mktemp /tmp/cn-tools-build.XXXXXX)"
+    (cd "$ROOT" && cargo build --release -p coursenav-tools) >"$log" 2>&1 || status=$?
+    [ "$status" -eq 0 ] || cat "$log" >&2
+    rm -f "$log"
+    return "$status"
 }
 
-stop_cluster() {
-    local dir="$1"
-    [ -d "$dir/data" ] && as_cluster_owner pg_ctl -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
-    rm -rf "$dir"
+# pg_cluster start DIR PORT [SETTING...] | standby PRIMARY_DIR DIR PORT [SETTING...] | stop DIR:
+# the scripts' throwaway clusters (127.0.0.1, trust authentication, sockets in
+# DIR, as postgres when root), by the black-box tests' harness (tests/tools:
+# pg-cluster). Needs build_tools first.
+pg_cluster() {
+    "$TOOLS/pg-cluster" "$@"
 }

@@ -10,7 +10,7 @@
 #   bash .ci/regress.sh [NAME...]     every file in tests/regress/sql, or those named
 #
 # A throwaway cluster on 127.0.0.1 (port $COURSENAV_REGRESS_PORT, default
-# 54333). On a difference it prints the diff, keeps the outputs (copy a
+# 54333), started by the test tools' pg-cluster (built first, in release). On a difference it prints the diff, keeps the outputs (copy a
 # results/NAME.out over tests/regress/expected/NAME.out once it is right) and
 # fails.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -29,11 +29,12 @@ else
     for file in tests/regress/sql/*.sql; do tests+=("$(basename "$file" .sql)"); done
 fi
 
+build_tools
 cluster=$(mktemp -d /tmp/cn-regress.XXXXXX)
 outputs=$(mktemp -d /tmp/cn-regress-out.XXXXXX)
-trap 'stop_cluster "$cluster"' EXIT
+trap 'pg_cluster stop "$cluster"' EXIT
 # Prepared transactions on, so errors.sql shows coursenav refusing to prepare a completion.
-start_cluster "$cluster" "$port" "fsync = off" "max_prepared_transactions = 2"
+pg_cluster start "$cluster" "$port" "fsync = off" "max_prepared_transactions = 2"
 # UTF8 (coursenav refuses any other encoding) and the C collation, so ORDER BY
 # on text sorts the same on every machine.
 psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \

@@ -42,6 +42,27 @@ BEGIN
     TRUNCATE coursenav_bench.pgbench_log;
 END $$;
 
+-- One pgbench run's report as it printed it, a line a row.
+CREATE TABLE coursenav_bench.pgbench_output (line_no bigint GENERATED ALWAYS AS IDENTITY, line text NOT NULL);
+
+-- The TPS of the loaded pgbench report, from its line "tps = 1234.5
+-- (without initial connection time)"; empties it. A report without one (a
+-- pgbench that failed) fails the run.
+CREATE FUNCTION coursenav_bench.take_pgbench_tps()
+RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    tps float8;
+BEGIN
+    SELECT (regexp_match(line, '^tps = ([0-9.]+) \(without initial connection time\)$'))[1]::float8 INTO tps
+      FROM coursenav_bench.pgbench_output
+     WHERE line ~ '^tps = [0-9.]+ \(without initial connection time\)$';
+    TRUNCATE coursenav_bench.pgbench_output;
+    IF tps IS NULL THEN
+        RAISE EXCEPTION 'pgbench printed no "tps = ... (without initial connection time)" line';
+    END IF;
+    RETURN tps;
+END $$;
+
 CREATE TABLE coursenav_bench.rebuild_runs (size int, run int, ms float8);
 -- Rebuilds of the Open edX Demo Course, kept apart from the synthetic sizes.
 CREATE TABLE coursenav_bench.demo_rebuild_runs (run int, ms float8);
@@ -385,6 +406,20 @@ $$;
 -- and the instant a poller on the standby first saw that version (same
 -- machine, same clock), and pgbench's read TPS on each node.
 CREATE TABLE coursenav_bench.standby_seen (block_structure_version uuid PRIMARY KEY, seen_at timestamptz NOT NULL);
+-- What psql printed to stderr running tests/bench/standby_poller.sql, a line a
+-- row: "psql:...: NOTICE:  seen <version> at <timestamp>" for each version seen.
+CREATE TABLE coursenav_bench.standby_poller_output (line_no bigint GENERATED ALWAYS AS IDENTITY, line text NOT NULL);
+
+-- Turns the loaded poller output into the versions seen on the standby, and empties it.
+CREATE FUNCTION coursenav_bench.take_standby_poller_output()
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO coursenav_bench.standby_seen (block_structure_version, seen_at)
+    SELECT m[1]::uuid, m[2]::timestamptz
+      FROM coursenav_bench.standby_poller_output o, regexp_match(o.line, 'NOTICE:  seen (\S+) at (.+)$') m
+     WHERE m IS NOT NULL;
+    TRUNCATE coursenav_bench.standby_poller_output;
+END $$;
 CREATE TABLE coursenav_bench.standby_reads (node text, clients int, tps float8);
 
 CREATE FUNCTION coursenav_bench.standby_report(course_id text, size int)

@@ -1,7 +1,8 @@
 -- Run on the hot standby by .ci/bench.sh while the primary bumps :course
 -- :bumps times: each look is a statement of its own (a fresh snapshot),
 -- and every version is reported the first time it is seen, with the time,
--- as "NOTICE:  seen <version><tab><timestamp>". It stops at the last bump's
+-- as "NOTICE:  seen <version> at <timestamp>" (which
+-- coursenav_bench.take_standby_poller_output reads). It stops at the last bump's
 -- version ('standby-<bumps>'), not after counting <bumps> changes: two bumps
 -- replayed between two looks show as one change (seen on a loaded 2-core
 -- CI machine, where counting waited out its 10 minutes), and the report
@@ -22,7 +23,7 @@ BEGIN
     WHILE serving_bump IS DISTINCT FROM last_bump AND clock_timestamp() < deadline LOOP
         now_serving := coursenav.block_structure_version(course);
         IF now_serving IS DISTINCT FROM last THEN
-            RAISE NOTICE 'seen %', now_serving || E'\t' || clock_timestamp();
+            RAISE NOTICE 'seen % at %', now_serving, clock_timestamp();
             last := now_serving;
             SELECT h.course_version INTO serving_bump FROM coursenav.version_history h
              WHERE h.course_id = course AND h.block_structure_version = now_serving;
